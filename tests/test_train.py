@@ -1,0 +1,260 @@
+"""The grid trainer against an independent reference: PyTorch's own loop.
+
+The reference is what a tutorial would write: one ``nn.Module``,
+``DataLoader`` over a seeded permutation per epoch, ``torch.optim.SGD`` and a
+``torch.optim.lr_scheduler`` stepped after every update.  Each grid member must
+reproduce it to float tolerance.
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.optim.lr_scheduler import ExponentialLR, MultiStepLR, StepLR
+from torch.utils.data import DataLoader, TensorDataset
+
+from lib.data import Splits
+from lib.models import build_model, small_cnn
+from lib.train import GridRun, History, Member, evaluate, grid, learning_rates, train_grid
+
+N, D = 300, 784
+
+
+@pytest.fixture(scope="module")
+def toy():
+    g = torch.Generator().manual_seed(123)
+    x = torch.rand(N + 60, D, generator=g)
+    y = torch.randint(0, 10, (N + 60,), generator=g)
+    return Splits(x[:N], y[:N], x[N:], y[N:])
+
+
+def reference_run(member: Member, data: Splits, model="textbook", batch_size=32, epochs=2):
+    """Train one member the idiomatic PyTorch way; return per-step losses, rates and weights."""
+    net = build_model(model, member.init_seed)
+    opt = torch.optim.SGD(net.parameters(), lr=member.lr, momentum=member.momentum,
+                          weight_decay=member.weight_decay)
+    scheduler = member.schedule(opt) if member.schedule is not None else None
+    dataset = TensorDataset(data.x_train, data.y_train)
+    order = torch.Generator().manual_seed(member.data_seed)
+    losses, rates = [], []
+    for _ in range(epochs):
+        # The documented data order: one torch.randperm per epoch from the seeded generator.
+        # (RandomSampler would draw a second, unused permutation per epoch.)
+        epoch_order = torch.randperm(len(dataset), generator=order).tolist()
+        for xb, yb in DataLoader(dataset, batch_size=batch_size, sampler=epoch_order):
+            rates.append(opt.param_groups[0]["lr"])
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(net(xb), yb)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            if scheduler is not None:
+                scheduler.step()
+    return np.array(losses), np.array(rates), net
+
+
+def assert_member_matches(run: GridRun, k: int, reference, atol=2e-5):
+    losses, rates, net = reference
+    assert np.allclose(run.history.step_loss[k], losses, rtol=1e-4, atol=atol)
+    assert np.allclose(run.history.step_lr[k], rates, rtol=1e-6)
+    for (name, p), q in zip(run.model(k).named_parameters(), net.parameters()):
+        assert torch.allclose(p, q, rtol=1e-4, atol=atol), name
+
+
+MEMBERS = [
+    Member(lr=0.5),
+    Member(lr=0.1, momentum=0.9, weight_decay=1e-3, init_seed=1),
+    Member(lr=0.3, weight_decay=1e-2, init_seed=2),
+    Member(lr=0.8, schedule=functools.partial(StepLR, step_size=7, gamma=0.5), init_seed=3),
+    Member(lr=0.2, momentum=0.5, schedule=functools.partial(MultiStepLR, milestones=[4, 11], gamma=0.1)),
+]
+
+
+@pytest.mark.parametrize("shared_order", [True, False])
+def test_every_grid_member_matches_pytorchs_own_training_loop(toy, shared_order):
+    members = MEMBERS if shared_order else [
+        Member(**{**m.__dict__, "data_seed": k}) for k, m in enumerate(MEMBERS)]
+    run = train_grid(members, toy, batch_size=32, epochs=2, progress=False)
+    for k, member in enumerate(members):
+        assert_member_matches(run, k, reference_run(member, toy))
+
+
+def test_a_member_alone_equals_the_same_member_in_a_grid(toy):
+    together = train_grid(MEMBERS, toy, batch_size=16, epochs=1, progress=False)
+    for k, member in enumerate(MEMBERS):
+        alone = train_grid([member], toy, batch_size=16, epochs=1, progress=False)
+        assert np.allclose(alone.history.step_loss[0], together.history.step_loss[k], rtol=1e-5, atol=1e-6)
+        assert np.allclose(alone.history.val_acc[0], together.history.val_acc[k])
+
+
+def test_generic_modules_train_through_vmap_and_match_the_reference(toy):
+    members = [Member(lr=0.05), Member(lr=0.02, momentum=0.9, init_seed=4, data_seed=1)]
+    cnn = functools.partial(small_cnn, channels=2, batch_norm=False)
+    run = train_grid(members, toy, model=cnn, batch_size=50, epochs=1, progress=False)
+    for k, member in enumerate(members):
+        assert_member_matches(run, k, reference_run(member, toy, model=cnn, batch_size=50, epochs=1),
+                              atol=1e-4)
+
+
+def test_batch_norm_statistics_are_tracked_per_member(toy):
+    cnn = functools.partial(small_cnn, channels=2, batch_norm=True)
+    member = Member(lr=0.05)
+    run = train_grid([member, Member(lr=0.01)], toy, model=cnn, batch_size=100, epochs=1, progress=False)
+    _, _, net = reference_run(member, toy, model=cnn, batch_size=100, epochs=1)
+    trained = run.model(0)
+    for name, buffer in net.named_buffers():
+        assert torch.allclose(dict(trained.named_buffers())[name].float(), buffer.float(), atol=1e-4), name
+
+
+def test_applied_rates_follow_the_schedule_formula(toy):
+    # StepLR: lr_t = lr0 * gamma ** floor(t / step_size), the textbook's equation (4).
+    member = Member(lr=0.1, schedule=functools.partial(StepLR, step_size=3, gamma=0.9))
+    run = train_grid([member, Member(lr=0.1, schedule=lambda t: 0.1 / (1 + t))], toy,
+                     batch_size=64, epochs=3, progress=False)
+    t = np.arange(run.history.step_lr.shape[1])
+    assert np.allclose(run.history.step_lr[0], 0.1 * 0.9 ** (t // 3))
+    assert np.allclose(run.history.step_lr[1], 0.1 / (1 + t))
+
+
+def test_a_scheduler_stepped_while_plotting_cannot_be_trained_with(toy):
+    """d2l's bug: the plotted scheduler object was then used for training."""
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.5)
+    scheduler = MultiStepLR(optimizer, milestones=[2, 5], gamma=0.5)
+    with pytest.warns(UserWarning, match="before `optimizer.step"):
+        for _ in range(10):          # "plot" it, as d2l did
+            scheduler.step()
+    with pytest.raises(ValueError, match="already been stepped 10 time"):
+        train_grid([Member(lr=None, schedule=scheduler)], toy, batch_size=64, progress=False)
+
+
+def test_a_fresh_scheduler_object_is_used_once_and_recorded(toy):
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.4)
+    scheduler = ExponentialLR(optimizer, gamma=0.8)
+    member = Member(lr=None, schedule=scheduler)
+    run = train_grid([member], toy, batch_size=64, epochs=1, progress=False)
+    assert np.allclose(run.history.step_lr[0], 0.4 * 0.8 ** np.arange(5))
+    with pytest.raises(ValueError, match="already been stepped"):
+        train_grid([member], toy, batch_size=64, progress=False)
+
+
+def test_a_diverging_member_is_frozen_and_does_not_disturb_the_others(toy):
+    members = [Member(lr=0.5), Member(lr=1e37, momentum=0.9), Member(lr=0.1, init_seed=1)]
+    snapshots = []
+    run = train_grid(members, toy, batch_size=32, epochs=2, progress=False,
+                     on_step=lambda step, params: snapshots.append(params["2.weight"][1].clone()))
+    h = run.history
+    d = int(h.diverged_at[1])
+    assert h.diverged.tolist() == [False, True, False]
+    assert not np.isfinite(h.step_loss[1, d])
+    assert np.isnan(h.step_lr[1, d:]).all() and np.isfinite(h.step_lr[1, :d]).all()
+    assert all(torch.equal(s, snapshots[d]) for s in snapshots[d:])    # frozen
+    assert np.isnan(h.val_loss[1, -1])
+    for k in (0, 2):
+        alone = train_grid([members[k]], toy, batch_size=32, epochs=2, progress=False)
+        assert np.allclose(alone.history.step_loss[0], h.step_loss[k], rtol=1e-5, atol=1e-6)
+
+
+def test_divergence_threshold_marks_a_finite_blow_up(toy):
+    run = train_grid([Member(lr=0.1), Member(lr=50.0)], toy, batch_size=32, epochs=1,
+                     divergence_loss=10.0, progress=False)
+    assert run.history.diverged.tolist() == [False, True]
+
+
+def test_same_seeds_give_identical_histories(toy):
+    a = train_grid(MEMBERS[:2], toy, batch_size=32, epochs=1, progress=False).history
+    b = train_grid(MEMBERS[:2], toy, batch_size=32, epochs=1, progress=False).history
+    assert np.array_equal(a.step_loss, b.step_loss) and np.array_equal(a.val_acc, b.val_acc)
+    c = train_grid([Member(lr=0.5, data_seed=9)], toy, batch_size=32, epochs=1, progress=False).history
+    assert not np.array_equal(a.step_loss[0], c.step_loss[0])
+
+
+def test_history_evaluations_are_every_half_epoch_and_agree_with_evaluate(toy):
+    run = train_grid([Member(lr=0.3)], toy, batch_size=32, epochs=2, progress=False)
+    h = run.history
+    steps_per_epoch = math.ceil(N / 32)
+    assert h.eval_epoch.tolist() == [0.0, 0.5, 1.0, 1.5, 2.0]
+    assert h.eval_step.tolist() == [0, 5, 10, 15, 20]
+    assert h.step_loss.shape == (1, 2 * steps_per_epoch)
+    loss, acc = evaluate(run.model(0), toy.x_val, toy.y_val)
+    assert math.isclose(loss, h.val_loss[0, -1], rel_tol=1e-5)
+    assert math.isclose(acc, h.val_acc[0, -1])
+    untrained = build_model("textbook", 0)
+    assert math.isclose(evaluate(untrained, toy.x_val, toy.y_val)[0], h.val_loss[0, 0], rel_tol=1e-5)
+
+
+def test_a_batch_size_per_epoch(toy):
+    run = train_grid([Member(lr=0.1)], toy, batch_size=[100, 300], epochs=2, progress=False)
+    assert run.history.step_loss.shape[1] == 3 + 1
+    assert run.history.batch_sizes == [100, 300]
+
+
+def test_mse_regression_on_a_toy_problem():
+    x = torch.linspace(-1, 1, 64).unsqueeze(1)
+    y = torch.sin(3 * x)
+    make = lambda seed: build_model(lambda s: torch.nn.Sequential(
+        torch.nn.Linear(1, 4), torch.nn.Sigmoid(), torch.nn.Linear(4, 1)), seed)
+    run = train_grid(grid(lr=[0.1, 0.5]), Splits(x, y, x, y), model=make, loss="mse",
+                     batch_size=1, epochs=5, progress=False)
+    h = run.history
+    assert np.isnan(h.val_acc).all()
+    assert (h.val_loss[:, -1] < h.val_loss[:, 0]).all()
+    with torch.no_grad():
+        manual = float(((run.model(1)(x) - y) ** 2).mean())
+    assert math.isclose(manual, h.val_loss[1, -1], rel_tol=1e-5)
+
+
+def test_grid_builds_the_cartesian_product():
+    members = grid(lr=[0.1, 0.2], init_seed=[0, 1, 2])
+    assert len(members) == 6
+    assert {(m.lr, m.init_seed) for m in members} == {(a, b) for a in (0.1, 0.2) for b in (0, 1, 2)}
+
+
+def test_learning_rates_of_a_constant_member():
+    assert np.array_equal(learning_rates(Member(lr=0.25), 4), np.full(4, 0.25))
+
+
+BAD_INPUTS = [
+    (lambda d: Member(lr=0), ValueError, "lr must be a finite number > 0"),
+    (lambda d: Member(lr=-0.1), ValueError, "lr must be a finite number > 0"),
+    (lambda d: Member(lr=float("nan")), ValueError, "lr must be a finite number > 0"),
+    (lambda d: Member(lr=float("inf")), ValueError, "lr must be a finite number > 0"),
+    (lambda d: Member(lr="0.1"), TypeError, "lr must be a number"),
+    (lambda d: Member(momentum=1.0), ValueError, r"momentum must be in \[0, 1\)"),
+    (lambda d: Member(weight_decay=-1), ValueError, "weight_decay must be >= 0"),
+    (lambda d: Member(init_seed=-1), ValueError, "init_seed must be an int >= 0"),
+    (lambda d: Member(lr=None), ValueError, "lr=None is only allowed"),
+    (lambda d: grid(), ValueError, "at least one axis"),
+    (lambda d: grid(lr=[]), ValueError, "non-empty list"),
+    (lambda d: grid(speed=[1]), ValueError, "unknown grid axis"),
+    (lambda d: train_grid([], d), ValueError, "non-empty list of Member"),
+    (lambda d: train_grid([0.1], d), TypeError, "lib.train.Member"),
+    (lambda d: train_grid(Member(), (d.x_train, d.y_train)), TypeError, "lib.data.Splits"),
+    (lambda d: train_grid(Member(), d, batch_size=0), ValueError, "batch size must be between 1 and the 300"),
+    (lambda d: train_grid(Member(), d, batch_size=301), ValueError, "batch size must be between 1 and the 300"),
+    (lambda d: train_grid(Member(), d, batch_size=[32], epochs=2), ValueError, "needs 2 entries"),
+    (lambda d: train_grid(Member(), d, batch_size=32.0), TypeError, "batch sizes must be ints"),
+    (lambda d: train_grid(Member(), d, epochs=0), ValueError, "epochs must be an int >= 1"),
+    (lambda d: train_grid(Member(), d, eval_every=0), ValueError, "eval_every"),
+    (lambda d: train_grid(Member(), d, loss="hinge"), ValueError, "unknown loss 'hinge'"),
+    (lambda d: train_grid(Member(), d, model="resnet"), ValueError, "unknown model 'resnet'"),
+    (lambda d: train_grid(Member(), d, model=lambda s: 3), TypeError, "not an nn.Module"),
+    (lambda d: train_grid(Member(), d, model=lambda s: nn.ReLU()), ValueError, "no parameters"),
+    (lambda d: train_grid(Member(schedule=lambda t: -1.0), d), ValueError, "rates must be finite and >= 0"),
+    (lambda d: train_grid(Member(schedule=functools.partial(StepLR, gamma=0.5)), d), TypeError,
+     "could not build the scheduler"),
+    (lambda d: train_grid(Member(schedule=42), d), TypeError, "schedule must be None"),
+    (lambda d: train_grid(Member(), d, train_eval_size=0), ValueError, "train_eval_size"),
+    (lambda d: train_grid(Member(), d, divergence_loss=-1), ValueError, "divergence_loss"),
+    (lambda d: learning_rates(Member(), 0), ValueError, "steps must be an int >= 1"),
+    (lambda d: evaluate("net", d.x_val, d.y_val), TypeError, "must be an nn.Module"),
+]
+
+
+@pytest.mark.parametrize("call, error, message", BAD_INPUTS)
+def test_bad_input_gets_a_clear_error(toy, call, error, message):
+    with pytest.raises(error, match=message):
+        call(toy)
