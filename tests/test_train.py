@@ -18,7 +18,7 @@ from torch.optim.lr_scheduler import ExponentialLR, MultiStepLR, StepLR
 from torch.utils.data import DataLoader, TensorDataset
 
 from lib.data import Splits
-from lib.models import build_model, small_cnn
+from lib.models import build_model, mlp, small_cnn
 from lib.train import GridRun, History, Member, evaluate, grid, learning_rates, train_grid
 
 N, D = 300, 784
@@ -32,7 +32,8 @@ def toy():
     return Splits(x[:N], y[:N], x[N:], y[N:])
 
 
-def reference_run(member: Member, data: Splits, model="textbook", batch_size=32, epochs=2):
+def reference_run(member: Member, data: Splits, model="textbook", batch_size=32, epochs=2,
+                  loss_fn=nn.functional.cross_entropy):
     """Train one member the idiomatic PyTorch way; return per-step losses, rates and weights."""
     net = build_model(model, member.init_seed)
     opt = torch.optim.SGD(net.parameters(), lr=member.lr, momentum=member.momentum,
@@ -48,7 +49,7 @@ def reference_run(member: Member, data: Splits, model="textbook", batch_size=32,
         for xb, yb in DataLoader(dataset, batch_size=batch_size, sampler=epoch_order):
             rates.append(opt.param_groups[0]["lr"])
             opt.zero_grad()
-            loss = nn.functional.cross_entropy(net(xb), yb)
+            loss = loss_fn(net(xb), yb)
             loss.backward()
             opt.step()
             losses.append(loss.item())
@@ -81,6 +82,18 @@ def test_every_grid_member_matches_pytorchs_own_training_loop(toy, shared_order)
     run = train_grid(members, toy, batch_size=32, epochs=2, progress=False)
     for k, member in enumerate(members):
         assert_member_matches(run, k, reference_run(member, toy))
+
+
+def test_relu_and_mse_networks_match_the_reference():
+    g = torch.Generator().manual_seed(7)
+    x, w = torch.randn(200, 5, generator=g), torch.randn(5, 3, generator=g)
+    data = Splits(x, torch.tanh(x @ w), x[:20], torch.tanh(x[:20] @ w))
+    net = lambda seed: mlp((5, 8, 6, 3), ("relu", "sigmoid"), init_seed=seed)
+    members = [Member(lr=0.2), Member(lr=0.05, momentum=0.9, weight_decay=1e-3, init_seed=1, data_seed=3)]
+    run = train_grid(members, data, model=net, loss="mse", batch_size=16, epochs=2, progress=False)
+    for k, member in enumerate(members):
+        assert_member_matches(run, k, reference_run(member, data, model=net, batch_size=16,
+                                                    loss_fn=nn.functional.mse_loss), atol=1e-5)
 
 
 def test_a_member_alone_equals_the_same_member_in_a_grid(toy):
