@@ -5,4 +5,13 @@ budget      the quick / full switch
 data        MNIST: find, download, verify, parse, split, put on the device
 models      the textbook's 784-64-16-10 network and its variants
 train       mini-batch SGD on device-resident tensors, whole grids at once
+
+landscapes       section 1: toy loss surfaces, gradient-descent paths, the 2/lambda_max bound
+plateaus         section 1: a 2-2-1 sigmoid network on XOR, a loss curve with a plateau
+sparse_features  section 1: one learning rate for a common and a rare feature; AdaGrad
+robbins_monro    section 1: partial sums of step-size sequences
+
+plots       the chapter's figure style, lr_color, recurring plots
+widgets     the ipywidgets explorers (computation stays in the modules above)
+glue        hands the run's numbers and figures to the prose (myst-nb glue)
 """

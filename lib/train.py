@@ -452,6 +452,9 @@ def evaluate_stacked(template: nn.Module, params: dict, buffers: dict, x: torch.
 
     Accuracy is NaN for a regression (``loss='mse'``).
     """
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise ValueError(f"chunk must be an int >= 1, got {chunk!r}")
+    _check_loss(loss)
     forward = _make_forward(template)
     was_training = template.training
     template.eval()
@@ -473,14 +476,14 @@ def evaluate_stacked(template: nn.Module, params: dict, buffers: dict, x: torch.
 
 
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
-             loss: str = "cross_entropy") -> tuple[float, float]:
-    """Mean loss and accuracy of one ordinary ``nn.Module`` on (x, y)."""
+             loss: str = "cross_entropy", chunk: int = 8192) -> tuple[float, float]:
+    """Mean loss and accuracy of one ordinary ``nn.Module`` on (x, y), ``chunk`` examples at a time."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     _check_loss(loss)
     params = {n: p.detach().unsqueeze(0) for n, p in model.named_parameters()}
     buffers = {n: b.unsqueeze(0) for n, b in model.named_buffers()}
-    losses, accuracies = evaluate_stacked(model, params, buffers, x, y, loss=loss)
+    losses, accuracies = evaluate_stacked(model, params, buffers, x, y, loss=loss, chunk=chunk)
     return float(losses[0]), float(accuracies[0])
 
 

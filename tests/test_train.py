@@ -192,7 +192,7 @@ def test_history_evaluations_are_every_half_epoch_and_agree_with_evaluate(toy):
     assert h.eval_epoch.tolist() == [0.0, 0.5, 1.0, 1.5, 2.0]
     assert h.eval_step.tolist() == [0, 5, 10, 15, 20]
     assert h.step_loss.shape == (1, 2 * steps_per_epoch)
-    loss, acc = evaluate(run.model(0), toy.x_val, toy.y_val)
+    loss, acc = evaluate(run.model(0), toy.x_val, toy.y_val, chunk=7)
     assert math.isclose(loss, h.val_loss[0, -1], rel_tol=1e-5)
     assert math.isclose(acc, h.val_acc[0, -1])
     untrained = build_model("textbook", 0)
@@ -264,6 +264,7 @@ BAD_INPUTS = [
     (lambda d: train_grid(Member(), d, divergence_loss=-1), ValueError, "divergence_loss"),
     (lambda d: learning_rates(Member(), 0), ValueError, "steps must be an int >= 1"),
     (lambda d: evaluate("net", d.x_val, d.y_val), TypeError, "must be an nn.Module"),
+    (lambda d: evaluate(build_model("textbook"), d.x_val, d.y_val, chunk=0), ValueError, "chunk must be"),
 ]
 
 
