@@ -16,6 +16,7 @@ the next build would pass without having fixed them.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -116,7 +117,10 @@ def build(root: Path = ROOT, path_output: Path | None = None, fresh: bool = Fals
     print(f"[build_book] budget={budget} cache={cache_path}"
           f"{' (re-reading every page)' if fresh else ''}", flush=True)
     start = time.perf_counter()
-    status = subprocess.call(command, cwd=root)
+    # Nobody watches a progress bar during a build, and its widget would only leave
+    # hidden widget state in the HTML; a reader's own Jupyter still shows them.
+    env = {**os.environ, "LR_BOOK_PROGRESS": os.environ.get("LR_BOOK_PROGRESS", "0")}
+    status = subprocess.call(command, cwd=root, env=env)
     seconds = time.perf_counter() - start
 
     used = book_cache.last_used_cache(build_dir) or cache_path
