@@ -29,7 +29,6 @@ result without training again.
 from __future__ import annotations
 
 import copy
-import html
 import math
 import time
 from dataclasses import dataclass, field
@@ -42,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import checks, plots
+from . import checks, plots, widgets
 from .data import Splits
 from .device import seeded_generator
 from .models import build_model, mlp
@@ -1175,22 +1174,16 @@ class RangeTestExplorer:
 
     def redraw(self, _change=None) -> bool:
         """Sweep and redraw; on invalid input show the message and keep the last figure."""
-        import matplotlib.pyplot as plt
-        from IPython.display import display
 
         try:
             fig = sweep_figure(self.data, start=self.start.value, end=self.end.value,
                                steps=self.steps.value, beta=self.beta.value,
                                batch_size=self.batch_size.value)
         except (ValueError, TypeError) as error:
-            self.message.value = (f'<span style="color:{plots.PALETTE["vermillion"]}">'
-                                  f'{html.escape(str(error))}</span>')
+            widgets.show_error(self.message, error)
             return False
         self.message.value = ""
-        with self.output:
-            self.output.clear_output(wait=True)
-            display(fig)
-        plt.close(fig)
+        widgets.show_figure(self.output, fig)
         self.last_figure = fig
         return True
 

@@ -43,7 +43,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from scipy import optimize
 
-from . import checks, noise_scale, plots, schedules
+from . import checks, noise_scale, plots, schedules, widgets
 from .data import Splits
 from .models import build_model
 from .train import History, Member, evaluate_stacked, train_grid
@@ -1117,14 +1117,10 @@ class ScalingExplorer:
             fig = explorer_figure(self.sweep, self.batch.value, self.lr.value, variant)
             text = describe_point(self.sweep, self.batch.value, self.lr.value, variant)
         except (ValueError, TypeError) as error:
-            self.message.value = (f'<span style="color:{plots.PALETTE["vermillion"]}">'
-                                  f'{html.escape(str(error))}</span>')
+            widgets.show_error(self.message, error)
             return False
         self.message.value = html.escape(text)
-        with self.output:
-            self.output.clear_output(wait=True)
-            self._display(fig)
-        plt.close(fig)
+        widgets.show_figure(self.output, fig, show=self._display)
         return True
 
     def _repr_mimebundle_(self, **kwargs):

@@ -50,7 +50,7 @@ from torch.optim.lr_scheduler import (ConstantLR, CosineAnnealingLR, CosineAnnea
                                       ExponentialLR, LambdaLR, LinearLR, LRScheduler, MultiStepLR,
                                       OneCycleLR, PolynomialLR, StepLR)
 
-from lib import plots
+from lib import plots, widgets
 from lib.data import Splits
 from lib.train import GridRun, History, Member, evaluate_stacked, learning_rates, train_grid
 
@@ -726,12 +726,10 @@ class ScheduleExplorer:
                 for p, c in zip(spec.parameters, self.fields.children)}
 
     def _show_error(self, error: Exception) -> None:
-        self.message.value = f'<span style="color:{plots.PALETTE["vermillion"]}">{html.escape(str(error))}</span>'
+        widgets.show_error(self.message, error)
 
     def redraw(self, _change=None) -> bool:
         """Redraw; on invalid input show the message and keep the last figure."""
-        import matplotlib.pyplot as plt
-        from IPython.display import display
 
         try:
             fig = explorer_figure(self.policy.value, self.parameters(), self.lr.value, self.steps, self.runs)
@@ -740,10 +738,7 @@ class ScheduleExplorer:
             return False
         self.message.value = html.escape(f"{self.policy.value}: {self.steps} updates "
                                          f"({self.epochs} epochs of {self.data.x_train.shape[0]} examples)")
-        with self.output:
-            self.output.clear_output(wait=True)
-            display(fig)
-        plt.close(fig)
+        widgets.show_figure(self.output, fig)
         return True
 
     def train(self, _button=None) -> bool:

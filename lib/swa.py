@@ -65,7 +65,6 @@ from dataclasses import dataclass, field
 from numbers import Integral, Real
 from typing import Mapping, Sequence
 
-import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
 import numpy as np
 import torch
@@ -74,7 +73,7 @@ from torch import nn
 from torch.optim.lr_scheduler import LinearLR
 from torch.optim.swa_utils import SWALR, AveragedModel, get_ema_multi_avg_fn, update_bn
 
-from . import glue, plots
+from . import glue, plots, widgets
 from .data import Splits
 from .device import seeded_generator
 from .models import build_model
@@ -1025,23 +1024,18 @@ class CyclicalExplorer:
 
     def redraw(self, _change=None) -> bool:
         """Show the current setting's run; on invalid input show the message and keep the last figure."""
-        from IPython.display import display
 
         try:
             run = self.result(self.cycle.value, self.alpha_1.value, self.alpha_2.value)
         except (ValueError, TypeError) as error:
-            self.message.value = (f'<span style="color:{plots.PALETTE["vermillion"]}">'
-                                  f'{html.escape(str(error))}</span>')
+            widgets.show_error(self.message, error)
             return False
         self.message.value = html.escape(
             f"{len(run.snapshot_steps)} cycles of {run.plan.every} steps, rate falling from "
             f"{run.plan.alpha_1:g} to {run.plan.alpha_2:g} in each."
             + (f" The run diverged at step {run.diverged_at}." if run.diverged else ""))
         fig = explorer_figure(run)
-        with self.output:
-            self.output.clear_output(wait=True)
-            display(fig)
-        plt.close(fig)
+        widgets.show_figure(self.output, fig)
         return True
 
     def _repr_mimebundle_(self, **kwargs):

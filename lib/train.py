@@ -670,7 +670,6 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
         bar = tqdm(total=total_steps, desc=f"training {K} run(s)", unit="step", leave=False)
     step = 0
     next_eval = 0
-    param_names = list(params)
     for epoch, (b, epoch_steps) in enumerate(zip(sizes, steps_per_epoch)):
         orders = torch.stack([torch.randperm(n, generator=generators[s]) for s in data_seeds]).to(device)
         for j in range(epoch_steps):

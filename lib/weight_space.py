@@ -330,9 +330,7 @@ class BatchSizeExplorer:
         return (f"<table><tr><th></th><th>batch {a}</th><th>batch {b}</th></tr>{cells}</table>")
 
     def redraw(self, _change=None) -> bool:
-        import matplotlib.pyplot as plt
-        from IPython.display import display
-        from . import plots
+        from . import widgets  # ipywidgets only when an explorer is made
         a, b = self.small.value, self.large.value
         try:
             if a == b:
@@ -340,16 +338,12 @@ class BatchSizeExplorer:
             curves = parametric_curves(self.bank.model(a), self.bank.model(b), self.alphas, self.splits)
             table = self.sharpness_table(a, b)
         except (ValueError, TypeError) as error:
-            self.message.value = (f'<span style="color:{plots.PALETTE["vermillion"]}">'
-                                  f'{html.escape(str(error))}</span>')
+            widgets.show_error(self.message, error)
             return False
         self.message.value = f"α = 0 is the network trained with batch {a}, α = 1 the one with batch {b}."
         self.table.value = table
         fig = parametric_figure(self.alphas, curves, labels=(f"batch {a}", f"batch {b}"))
-        with self.output:
-            self.output.clear_output(wait=True)
-            display(fig)
-        plt.close(fig)
+        widgets.show_figure(self.output, fig)
         return True
 
     def _repr_mimebundle_(self, **kwargs):

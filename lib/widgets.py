@@ -28,6 +28,19 @@ MAX_STEPS = 500
 DEFAULTS = {"surface_name": "narrow valley", "lr": 0.15, "start": (-1.8, 0.6), "steps": 60}
 
 
+def show_error(message: W.HTML, error: Exception) -> None:
+    """Show an invalid setting's error under an explorer's controls, instead of a traceback."""
+    message.value = f'<span style="color:{plots.PALETTE["vermillion"]}">{html.escape(str(error))}</span>'
+
+
+def show_figure(output: W.Output, fig, show=display) -> None:
+    """Replace the figure in an explorer's output area with ``fig``, then release ``fig``."""
+    with output:
+        output.clear_output(wait=True)
+        show(fig)
+    plt.close(fig)
+
+
 def _surface(name: str) -> landscapes.Surface:
     if name not in EXPLORER_SURFACES:
         raise ValueError(f"surface must be one of {', '.join(map(repr, EXPLORER_SURFACES))}; got {name!r}")
@@ -114,13 +127,10 @@ class PathExplorer:
         try:
             fig = path_figure(self.surface.value, self.lr.value, (self.x.value, self.y.value), self.steps.value)
         except (ValueError, TypeError) as error:
-            self.message.value = f'<span style="color:{plots.PALETTE["vermillion"]}">{html.escape(str(error))}</span>'
+            show_error(self.message, error)
             return False
         self.message.value = html.escape(describe(self.surface.value, self.lr.value))
-        with self.output:
-            self.output.clear_output(wait=True)
-            display(fig)
-        plt.close(fig)
+        show_figure(self.output, fig)
         return True
 
     def _repr_mimebundle_(self, **kwargs):
