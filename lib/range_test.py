@@ -157,6 +157,15 @@ def _rate_at(position: np.ndarray, start: float, end: float, steps: int, mode: s
     return start + (end - start) * fraction
 
 
+def _finite_series(losses) -> np.ndarray:
+    x = np.asarray(losses, dtype=np.float64)
+    if x.ndim != 1:
+        raise ValueError(f"losses must be a 1-D array, got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("losses must be finite (a sweep stops at the first non-finite loss)")
+    return x
+
+
 def smooth(losses, beta: float = 0.98) -> np.ndarray:
     """Exponential moving average with bias correction (as in Adam and fastai's ``lr_find``).
 
@@ -166,11 +175,7 @@ def smooth(losses, beta: float = 0.98) -> np.ndarray:
     The recursion is a first-order IIR filter, run by :func:`scipy.signal.lfilter`.
     """
     beta = _check_beta(beta)
-    x = np.asarray(losses, dtype=np.float64)
-    if x.ndim != 1:
-        raise ValueError(f"losses must be a 1-D array, got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("losses must be finite (a sweep stops at the first non-finite loss)")
+    x = _finite_series(losses)
     if len(x) == 0:
         return x
     average = scipy.signal.lfilter([1.0 - beta], [1.0, -beta], x)
@@ -192,11 +197,7 @@ def smooth_centered(losses, beta: float = 0.98) -> np.ndarray:
     losses.
     """
     beta = _check_beta(beta)
-    x = np.asarray(losses, dtype=np.float64)
-    if x.ndim != 1:
-        raise ValueError(f"losses must be a 1-D array, got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("losses must be finite (a sweep stops at the first non-finite loss)")
+    x = _finite_series(losses)
     if beta == 0.0 or len(x) < 2:
         return x.copy()
     positive = bool(np.all(x > 0))
