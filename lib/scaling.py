@@ -515,26 +515,23 @@ class Sweep:
             raise ValueError(f"batch size {batch_size!r} was not trained; the sweep has {self.batch_sizes}")
         return self.grids[batch_size]
 
-    def best_rates(self, variants: Sequence[str] | None = None) -> np.ndarray:
-        """The winning rate at every batch size, over the given variants (default: all that were trained)."""
-        out = []
+    def _comparisons(self, variants: Sequence[str] | None):
+        """Each batch size's comparison over the given variants (default: all that were trained)."""
         for b in self.batch_sizes:
             grid = self.grids[b]
             chosen = grid.variants if variants is None else [v for v in variants if v in grid.variants]
-            out.append(grid.compare(variants=chosen).best_rate)
-        return np.array(out)
+            yield grid.compare(variants=chosen)
+
+    def best_rates(self, variants: Sequence[str] | None = None) -> np.ndarray:
+        """The winning rate at every batch size, over the given variants (default: all that were trained)."""
+        return np.array([comparison.best_rate for comparison in self._comparisons(variants)])
 
     def best_configs(self) -> list[tuple[float, str]]:
         return [self.grids[b].compare().best for b in self.batch_sizes]
 
     def seed_best_rates(self, variants: Sequence[str] | None = None) -> np.ndarray:
         """(batch sizes, seeds): each seed's own winning rate."""
-        rows = []
-        for b in self.batch_sizes:
-            grid = self.grids[b]
-            chosen = grid.variants if variants is None else [v for v in variants if v in grid.variants]
-            rows.append(grid.compare(variants=chosen).seed_best_rates)
-        return np.array(rows)
+        return np.array([comparison.seed_best_rates for comparison in self._comparisons(variants)])
 
     def largest_stable_rates(self, variant: str = "constant") -> np.ndarray:
         return np.array([self.grids[b].largest_stable_rate(variant) if variant in self.grids[b].variants
