@@ -7,7 +7,7 @@ Run from the repository root (MNIST-sized random data, so no download is needed)
 
 (a) the way most tutorials train: ``TensorDataset`` + ``DataLoader(shuffle=True)``,
     one ``nn.Module``, ``torch.optim.SGD``;
-(b) :func:`lib.train.train_grid` with K members in lockstep.
+(b) :func:`lib.core.engine.train_grid` with K members in lockstep.
 
 Both train the textbook's 784-64-16-10 network for one epoch on 55,000 examples
 in the same process, one after the other, so the ratios compare like with like.
@@ -24,10 +24,11 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from lib.data import Splits
-from lib.device import pick_device
-from lib.models import textbook_mlp
-from lib.train import Member, train_grid
+from lib.core.data import Splits
+from lib.core.device import pick_device
+from lib.core.models import textbook_mlp
+from lib.core.engine import train_grid
+from lib.core.members import Member
 
 
 def idiomatic_epoch(x, y, batch_size: int, lr: float = 0.1) -> float:

@@ -66,3 +66,29 @@ def figure(name: str, fig) -> None:
     else:
         display(fig)
     plt.close(fig)
+
+
+def seed_summary(prefix: str, summary, scale: float = 1.0) -> None:
+    """Glue every configuration of a :class:`lib.core.stats.SeedSummary`: ``{prefix}_{label}``
+    (the mean over seeds, times ``scale``) and ``{prefix}_{label}_std`` (the sample standard
+    deviation, ``ddof=1``, times ``scale``).  Labels must be valid glue names (no spaces)."""
+    from .core.stats import SeedSummary
+
+    if not isinstance(summary, SeedSummary):
+        raise TypeError(f"summary must be a lib.core.stats.SeedSummary, got {type(summary).__name__}")
+    for label in summary.labels:
+        number(f"{prefix}_{label}", scale * summary.value(label))
+        number(f"{prefix}_{label}_std", scale * summary.value(label, "std"))
+
+
+def paired_difference(prefix: str, difference) -> None:
+    """Glue a per-seed difference (:func:`lib.core.stats.paired_difference`): ``{prefix}_mean``,
+    ``{prefix}_std`` (``ddof=1``) and ``{prefix}_wins`` (the seeds on which it is > 0)."""
+    import numpy as np
+
+    difference = np.asarray(difference, dtype=np.float64)
+    if difference.ndim != 1 or difference.size < 2 or not np.isfinite(difference).all():
+        raise ValueError("difference must hold one finite value per seed, at least 2 seeds")
+    number(f"{prefix}_mean", difference.mean())
+    number(f"{prefix}_std", difference.std(ddof=1))
+    number(f"{prefix}_wins", int((difference > 0).sum()))

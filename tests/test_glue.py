@@ -45,3 +45,20 @@ BAD_CALLS = [
 def test_bad_input_raises_a_specific_error(call, error):
     with pytest.raises(error):
         call()
+
+
+def test_seed_summaries_and_paired_differences_glue_mean_std_and_wins(monkeypatch):
+    from lib.core import stats
+
+    stored = {}
+    monkeypatch.setattr(glue, "_myst_glue", lambda name, value, display: stored.update({name: value}))
+    summary = stats.summarize_seeds([[0.9, 0.8, 1.0], [0.5, 0.7, 0.6]], ["swa", "sgd"])
+    glue.seed_summary("acc", summary, scale=100)
+    assert stored["acc_swa"] == pytest.approx(90.0) and stored["acc_sgd_std"] == pytest.approx(10.0)
+    glue.paired_difference("gain", stats.paired_difference([0.9, 0.8, 1.0], [0.5, 0.9, 0.6], scale=100))
+    assert stored["gain_mean"] == pytest.approx(70 / 3) and stored["gain_wins"] == 2
+    assert stored["gain_std"] == pytest.approx(np.std([40.0, -10.0, 40.0], ddof=1))
+    with pytest.raises(TypeError, match="SeedSummary"):
+        glue.seed_summary("x", {"swa": 1.0})
+    with pytest.raises(ValueError, match="one finite value per seed"):
+        glue.paired_difference("x", [1.0])

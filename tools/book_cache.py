@@ -42,7 +42,7 @@ DEVICE_ENV = "LR_BOOK_DEVICE"
 
 
 def _budget() -> str:
-    from lib import budget  # the one place that reads and validates $LR_BOOK_BUDGET
+    from lib.core import budget  # the one place that reads and validates $LR_BOOK_BUDGET
 
     return budget.current()
 

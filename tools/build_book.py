@@ -99,7 +99,7 @@ def build(root: Path = ROOT, path_output: Path | None = None, fresh: bool = Fals
     """
     import subprocess
 
-    from lib import budget as budget_module
+    from lib.core import budget as budget_module
 
     budget = budget_module.current()
     build_dir = Path(path_output or root).resolve() / "_build"

@@ -50,9 +50,10 @@ except ImportError:
     import lib'''
 
 
-IMPORTS_SOURCE = '''from lib import budget, glue, plots
+IMPORTS_SOURCE = '''from lib import glue, style
+from lib.core import budget
 
-plots.use_style()
+style.use_style()
 glue.text("budget", budget.current())'''
 
 

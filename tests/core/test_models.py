@@ -7,9 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from lib import budget
-from lib.device import pick_device, seeded_generator
-from lib.models import build_model, mlp, relu_mlp, small_cnn, textbook_mlp, xavier_init_
+from lib.core import budget
+from lib.core.device import pick_device, seeded_generator
+from lib.core.models import build_model, mlp, relu_mlp, small_cnn, textbook_mlp, xavier_init_
 
 
 def test_textbook_network_has_the_books_shape_and_activations():

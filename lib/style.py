@@ -1,4 +1,4 @@
-"""The chapter's figure style and the plots that recur across its sections.
+"""The chapter's figure style: colours, axes and the drawing helpers every section uses.
 
 Colour rules, the same on every page:
 
@@ -8,16 +8,25 @@ Colour rules, the same on every page:
   colour in section 1 as in section 6.  Viridis stays ordered for readers with
   colour-vision deficiencies and in greyscale.
 * Learning rates that sit close together on that scale (0.19 and 0.21, say)
-  differ by line style (:data:`REGIME_LINESTYLES`) and by their legend labels,
+  differ by line style (:data:`RATE_LINESTYLES`) and by their legend labels,
   never by colour alone.
+* A batch size has its colour from :func:`batch_color`: :math:`\\log_2 B` on
+  cividis, another ordered map that stays readable with colour-vision
+  deficiencies, so batch sizes never look like learning rates.
 * Everything that is not a learning rate (optimisers, sequences, parameters)
   takes colours from :data:`PALETTE`, the Okabe–Ito palette.
 
 Learning rates go on log axes (:func:`lr_axis`); every axis gets a label.
+Curves over seeds are drawn by :func:`seed_band`: the mean as a line and the
+seeds' range as a light band.
+
+Figures are drawn by the sections' ``figures.py`` modules from the records
+their experiments return; nothing here computes a result.
 """
 from __future__ import annotations
 
 import math
+import warnings
 from numbers import Real
 
 import matplotlib as mpl
@@ -26,6 +35,7 @@ import numpy as np
 
 LR_MIN, LR_MAX = 1e-4, 10.0
 LR_CMAP = "viridis"
+BATCH_CMAP = "cividis"
 _CMAP_TOP = 0.9  # the lightest tenth of viridis is too pale on white
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with any common colour-vision deficiency.
@@ -40,15 +50,6 @@ PALETTE = {
     "purple": "#CC79A7",
 }
 SERIES = ("blue", "vermillion", "green", "orange", "purple", "sky blue", "black")
-
-REGIME_LINESTYLES = {
-    "monotone": "-",
-    "one step": "-",
-    "oscillating": "--",
-    "marginal": "-.",
-    "divergent": ":",
-}
-
 
 def use_style() -> None:
     """Apply the chapter's matplotlib style (call once per notebook)."""
@@ -113,64 +114,6 @@ def lr_axis(ax, axis: str = "x", label: str = "learning rate $\\eta$ (log scale)
     getattr(ax, f"set_{axis}label")(label)
 
 
-def regime_linestyle(regime: str) -> str:
-    """Line style for a step-size regime of :func:`lib.landscapes.regime`."""
-    if regime not in REGIME_LINESTYLES:
-        raise ValueError(f"regime must be one of {', '.join(REGIME_LINESTYLES)}; got {regime!r}")
-    return REGIME_LINESTYLES[regime]
-
-
-def surface_contours(ax, surface, levels: int = 18, resolution: int = 121):
-    """Grey contour lines of a 2-D :class:`lib.landscapes.Surface` over its window."""
-    X, Y, L = surface.grid(resolution)
-    lines = ax.contour(X, Y, L, levels=levels, colors="0.55", linewidths=0.6)
-    ax.set_xlim(surface.window[0])
-    ax.set_ylim(surface.window[1])
-    ax.set_xlabel("parameter $x$")
-    ax.set_ylabel("parameter $y$")
-    ax.set_aspect("equal", adjustable="box")
-    return lines
-
-
-def draw_path(ax, path, color=None, linestyle: str = "-", label: str | None = None, marker: str = "o"):
-    """A gradient-descent path (:class:`lib.landscapes.Path`) over a contour plot."""
-    color = lr_color(path.lr) if color is None else color
-    points = path.points[np.isfinite(path.points).all(axis=1)]
-    (line,) = ax.plot(points[:, 0], points[:, 1], linestyle=linestyle, marker=marker, markersize=2.5,
-                      color=color, label=label, linewidth=1.2)
-    ax.plot(points[:1, 0], points[:1, 1], marker="s", color="black", markersize=4, linestyle="none")
-    return line
-
-
-def draw_path_1d(ax, surface, path, color=None, linestyle: str = "-", label: str | None = None):
-    """Iterates :math:`(w_k, L(w_k))` of a one-parameter path, joined in order, over the curve :math:`L`."""
-    if surface.dim != 1:
-        raise ValueError(f"draw_path_1d needs a one-parameter surface; {surface.name!r} has {surface.dim}")
-    color = lr_color(path.lr) if color is None else color
-    low, high = surface.window[0]
-    grid = np.linspace(low, high, 200)
-    ax.plot(grid, surface.loss(grid[:, None]), color="0.55", linewidth=1.0)
-    keep = np.isfinite(path.points[:, 0]) & (path.points[:, 0] >= low) & (path.points[:, 0] <= high)
-    (line,) = ax.plot(path.points[keep, 0], path.losses[keep], marker="o", markersize=3, color=color,
-                      linestyle=linestyle, linewidth=1.0, label=label)
-    ax.set_xlim(low, high)
-    ax.set_xlabel("parameter $w$")
-    ax.set_ylabel("loss $L(w)$")
-    return line
-
-
-def draw_loss(ax, path, floor: float = 0.0, color=None, linestyle: str = "-", label: str | None = None):
-    """Loss above ``floor`` (the minimum) against step, on a log axis."""
-    color = lr_color(path.lr) if color is None else color
-    excess = path.losses - floor
-    excess = np.where(excess > 0, excess, np.nan)  # exactly at the minimum: nothing to draw on a log axis
-    (line,) = ax.plot(np.arange(len(excess)), excess, color=color, linestyle=linestyle, label=label)
-    ax.set_yscale("log")
-    ax.set_xlabel("step $k$")
-    ax.set_ylabel("loss above minimum, $L(w_k) - L^*$")
-    return line
-
-
 def new_figure(ncols: int = 2, width: float = 7.0, height: float = 3.2, width_ratios=None,
                layout: str | None = "constrained", **kwargs):
     """A figure with ``ncols`` axes side by side, in the chapter's size.
@@ -189,3 +132,66 @@ def legend_below(fig, ax, ncol: int = 4) -> None:
     """One legend for the whole figure, under the axes, from the lines of ``ax``."""
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=ncol)
+
+
+def batch_color(batch_size: float, smallest: float = 16, largest: float = 2048):
+    """A colour for a batch size: :math:`\\log_2 B` between ``smallest`` and ``largest`` on cividis."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (Real, np.integer, np.floating)):
+        raise TypeError(f"batch_size must be a real number, got {type(batch_size).__name__}")
+    b = float(batch_size)
+    if not math.isfinite(b) or b <= 0:
+        raise ValueError(f"batch_size must be a finite number > 0, got {b}")
+    position = (math.log2(b) - math.log2(smallest)) / max(math.log2(largest) - math.log2(smallest), 1e-9)
+    return tuple(float(c) for c in mpl.colormaps[BATCH_CMAP](0.9 * min(max(position, 0.0), 1.0)))
+
+
+#: Line styles that tell apart learning rates whose colours are close (e.g. the textbook's 0.1 to 0.7).
+RATE_LINESTYLES = ("-", "--", "-.", ":")
+
+
+def _leading_digit(value: float) -> int:
+    return int(round(value / 10 ** math.floor(math.log10(value) + 1e-9))) if value > 0 else 0
+
+
+def plain_log(ax, axis: str = "y") -> None:
+    """A log axis labelled with plain numbers (0.2, 0.5, 1, 2, 5) rather than powers of ten."""
+    if axis not in ("x", "y"):
+        raise ValueError(f"axis must be 'x' or 'y', got {axis!r}")
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(mpl.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    target.set_minor_formatter(mpl.ticker.FuncFormatter(
+        lambda value, _: f"{value:g}" if _leading_digit(value) in (2, 5) else ""))
+
+
+def batch_axis(ax, batch_sizes) -> None:
+    """Batch sizes on a log-2 x axis, ticks at the sizes trained, plain numbers."""
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(list(batch_sizes))
+    ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
+
+
+def seed_band(ax, x, curves, *, label: str, line: str | int = "mean", **style) -> None:
+    """Curves over seeds (rows of ``curves``, (seeds, len(x))): a line, and their min-to-max range as a band.
+
+    The line is the mean over seeds (``line="mean"``) or one seed's curve
+    (``line=k``, row k), e.g. the seed that shares initial weights with a
+    textbook figure.  NaN entries (a diverged stretch) are left out of both, and
+    where every seed is NaN nothing is drawn.
+
+    Raises:
+        ValueError: ``curves`` does not have shape (seeds, len(x)), or ``line`` is neither.
+    """
+    curves = np.asarray(curves, dtype=np.float64)
+    x = np.asarray(x)
+    if curves.ndim != 2 or curves.shape[1] != x.shape[0]:
+        raise ValueError(f"curves must have shape (seeds, {x.shape[0]}), got {curves.shape}")
+    if not (line == "mean" or (isinstance(line, (int, np.integer)) and not isinstance(line, bool)
+                               and 0 <= line < curves.shape[0])):
+        raise ValueError(f"line must be 'mean' or a seed row in [0, {curves.shape[0]}), got {line!r}")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="(Mean of empty slice|All-NaN slice)", category=RuntimeWarning)
+        centre = np.nanmean(curves, axis=0) if line == "mean" else curves[int(line)]
+        ax.fill_between(x, np.nanmin(curves, axis=0), np.nanmax(curves, axis=0), alpha=0.18, linewidth=0,
+                        color=style.get("color"))
+    ax.plot(x, centre, label=label, **style)

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from lib import data as mnist
-from lib.data import DataError, ensure_mnist_files, load_mnist, parse_idx, read_idx_gz
+from lib.core import data as mnist
+from lib.core.data import DataError, ensure_mnist_files, load_mnist, parse_idx, read_idx_gz
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "mnist"
 REAL_DIR = Path(os.environ.get("LR_BOOK_DATA", SHARED))

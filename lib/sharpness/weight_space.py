@@ -31,8 +31,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .device import seeded_generator
-from .train import LOSSES, evaluate_stacked
+from lib.core.device import seeded_generator
+from lib.core.evaluate import evaluate_stacked
+from lib.core.losses import LOSSES
 
 
 def _parameters(model, what: str = "model") -> dict[str, torch.Tensor]:

@@ -1,0 +1,239 @@
+"""Argument checks, one function per kind of argument, shared by every public function of ``lib``.
+
+Each check returns the value in its plain Python form (``int``, ``float``, a
+tuple or a NumPy array) or raises:
+
+* ``TypeError`` when the value has the wrong type, naming the argument and the
+  type it got;
+* ``ValueError`` when the type is right but the value is not allowed, naming the
+  argument, what is allowed and what it got.
+
+NumPy numbers are numbers: ``np.int64(3)`` passes where an ``int`` is asked for,
+``np.float32(0.1)`` where a float is, and a 1-D array where a list is.  A
+``bool`` is never taken for a number (``True`` is an ``int`` to Python, but an
+epoch count of ``True`` is a mistake).
+
+The messages follow one pattern, ``"<name> must be <what is allowed>, got
+<value>"``, so that a reader who passes a wrong value learns which argument it
+was and what to pass instead.
+"""
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def _type_name(value) -> str:
+    return type(value).__name__
+
+
+def is_integer(value) -> bool:
+    """True for Python and NumPy integers, False for bools and everything else."""
+    return isinstance(value, (Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def is_real(value) -> bool:
+    """True for Python and NumPy real numbers (integers included), False for bools."""
+    return isinstance(value, (Real, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def integer(value, name: str, minimum: int | None = None, maximum: int | None = None) -> int:
+    """``value`` as an ``int``; it must be an integer in [``minimum``, ``maximum``] (either bound optional).
+
+    Raises:
+        TypeError: ``value`` is not an integer (a bool, a float such as ``10.0``, a string).
+        ValueError: ``value`` lies outside the bounds.
+    """
+    if not is_integer(value):
+        raise TypeError(f"{name} must be an int, got {_type_name(value)} {value!r}")
+    value = int(value)
+    if minimum is not None and maximum is not None:
+        if not minimum <= value <= maximum:
+            raise ValueError(f"{name} must be an int between {minimum} and {maximum}, got {value}")
+    elif minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    elif maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be an int <= {maximum}, got {value}")
+    return value
+
+
+def int_at_least(value, name: str, minimum: int = 1) -> int:
+    """``value`` as an ``int`` >= ``minimum`` (:func:`integer` with a lower bound only)."""
+    return integer(value, name, minimum=minimum)
+
+
+def number(value, name: str, *, low: float = -math.inf, high: float = math.inf,
+           low_open: bool = False, high_open: bool = False) -> float:
+    """``value`` as a finite ``float`` in the interval from ``low`` to ``high``.
+
+    The bounds are included unless ``low_open`` / ``high_open`` say otherwise.
+
+    Raises:
+        TypeError: ``value`` is not a real number.
+        ValueError: ``value`` is NaN, infinite or outside the interval.
+    """
+    if not is_real(value):
+        raise TypeError(f"{name} must be a real number, got {_type_name(value)} {value!r}")
+    value = float(value)
+    below = value <= low if low_open else value < low
+    above = value >= high if high_open else value > high
+    if not math.isfinite(value) or below or above:
+        raise ValueError(f"{name} must be {_interval(low, high, low_open, high_open)}, got {value}")
+    return value
+
+
+def _interval(low: float, high: float, low_open: bool, high_open: bool) -> str:
+    if low == -math.inf and high == math.inf:
+        return "a finite number"
+    if high == math.inf:
+        return f"a finite number {'>' if low_open else '>='} {low:g}"
+    if low == -math.inf:
+        return f"a finite number {'<' if high_open else '<='} {high:g}"
+    if low_open and high_open:
+        return f"a finite number strictly between {low:g} and {high:g}"
+    return f"a number in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+
+
+def positive(value, name: str) -> float:
+    """``value`` as a finite ``float`` > 0 (a learning rate, a scale, a tolerance)."""
+    return number(value, name, low=0.0, low_open=True)
+
+
+def number_in(value, name: str, low: float, high: float) -> float:
+    """``value`` as a finite ``float`` strictly between ``low`` and ``high``."""
+    return number(value, name, low=low, high=high, low_open=True, high_open=True)
+
+
+def non_negative(value, name: str) -> float:
+    """``value`` as a finite ``float`` >= 0 (a weight decay, a noise level)."""
+    return number(value, name, low=0.0)
+
+
+def fraction(value, name: str) -> float:
+    """``value`` as a ``float`` in [0, 1) (a momentum, a smoothing factor beta, a decay)."""
+    return number(value, name, low=0.0, high=1.0, high_open=True)
+
+
+def flag(value, name: str) -> bool:
+    """``value``, which must be ``True`` or ``False`` (NumPy's bool included)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {_type_name(value)} {value!r}")
+    return bool(value)
+
+
+def choice(value, name: str, allowed: Iterable[Any]) -> Any:
+    """``value``, which must be one of ``allowed`` (a name of a loss, a rule, a mode)."""
+    allowed = tuple(allowed)
+    try:
+        known = value in allowed
+    except TypeError:  # an unhashable value against a dict's keys
+        known = False
+    if not known:
+        raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(map(str, allowed))}")
+    return value
+
+
+def _as_list(values, name: str, what: str) -> list:
+    if isinstance(values, np.ndarray):
+        if values.ndim != 1:
+            raise ValueError(f"{name} must be a 1-D list of {what}, got an array of shape {values.shape}")
+        return values.tolist()
+    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, range)):
+        raise TypeError(f"{name} must be a list of {what}, got {_type_name(values)} {values!r}")
+    return list(values)
+
+
+def rates(values, name: str = "rates", *, minimum_count: int = 1, distinct: bool = False,
+          increasing: bool = False) -> np.ndarray:
+    """``values`` as a 1-D float64 array of finite numbers > 0 (learning rates, scales).
+
+    Raises:
+        TypeError: ``values`` is not a list, tuple, range or 1-D array, or an entry is not a number.
+        ValueError: an entry is not finite and > 0, there are fewer than ``minimum_count``,
+            they repeat (``distinct``) or do not increase (``increasing``).
+    """
+    items = _as_list(values, name, "numbers > 0")
+    if len(items) < minimum_count:
+        raise ValueError(f"{name} must hold at least {minimum_count} value(s), got {len(items)}")
+    array = np.array([positive(v, f"every entry of {name}") for v in items], dtype=np.float64)
+    if distinct and len(np.unique(array)) != len(array):
+        raise ValueError(f"{name} must be distinct, got {items}")
+    if increasing and np.any(np.diff(array) <= 0):
+        raise ValueError(f"{name} must be increasing, got {items}")
+    return array
+
+
+def integers(values, name: str, *, minimum: int | None = None, minimum_count: int = 1,
+             distinct: bool = False) -> tuple[int, ...]:
+    """``values`` as a tuple of ints (seeds, batch sizes, milestones), each >= ``minimum``.
+
+    Raises:
+        TypeError: ``values`` is not a list, tuple, range or 1-D array, or an entry is not an int.
+        ValueError: an entry is below ``minimum``, there are fewer than ``minimum_count``,
+            or they repeat (``distinct``).
+    """
+    items = _as_list(values, name, "ints")
+    if len(items) < minimum_count:
+        raise ValueError(f"{name} must be a list of at least {minimum_count} int(s), got {items!r}")
+    result = tuple(integer(v, f"every entry of {name}", minimum=minimum) for v in items)
+    if distinct and len(set(result)) != len(result):
+        raise ValueError(f"{name} must be distinct, got {list(result)}")
+    return result
+
+
+def seed(value, name: str = "seed") -> int:
+    """``value`` as an int >= 0: a seed of a random number generator."""
+    return integer(value, name, minimum=0)
+
+
+def seeds(values, name: str = "seeds") -> tuple[int, ...]:
+    """``values`` as a non-empty tuple of distinct seeds (ints >= 0)."""
+    return integers(values, name, minimum=0, minimum_count=1, distinct=True)
+
+
+def batch_size(value, n: int, name: str = "batch_size") -> int:
+    """``value`` as an int between 1 and the ``n`` examples it draws from."""
+    return integer(value, name, minimum=1, maximum=n)
+
+
+def module(model, name: str = "model") -> nn.Module:
+    """``model``, which must be an ``nn.Module`` with at least one parameter.
+
+    Raises:
+        TypeError: ``model`` is not a ``torch.nn.Module``.
+        ValueError: it has no parameters.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{name} must be an nn.Module, got {_type_name(model)}")
+    if next(iter(model.parameters()), None) is None:
+        raise ValueError(f"{name} has no parameters to train")
+    return model
+
+
+def function(value, name: str, signature: str) -> Any:
+    """``value``, which must be callable as ``signature`` (e.g. ``"f(step) -> rate"``)."""
+    if not callable(value):
+        raise TypeError(f"{name} must be a function {signature}, got {_type_name(value)}")
+    return value
+
+
+def tensors(x, y, names: tuple[str, str] = ("x", "y"), *, minimum: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs ``x`` and targets ``y``: tensors with the same number (>= ``minimum``) of rows.
+
+    Raises:
+        TypeError: either is not a ``torch.Tensor``.
+        ValueError: their row counts differ or are below ``minimum``.
+    """
+    for value, label in zip((x, y), names):
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{label} must be a torch.Tensor, got {_type_name(value)}")
+    if x.dim() == 0 or y.dim() == 0 or x.shape[0] != y.shape[0] or x.shape[0] < minimum:
+        rows = lambda t: t.shape[0] if t.dim() else "no"  # noqa: E731
+        raise ValueError(f"{names[0]} and {names[1]} must hold the same number (>= {minimum}) of examples "
+                         f"(rows), got {rows(x)} and {rows(y)}")
+    return x, y

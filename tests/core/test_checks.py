@@ -1,0 +1,68 @@
+"""lib.checks: the shared argument checks."""
+import math
+
+import numpy as np
+import pytest
+
+from lib.core import checks
+
+
+def test_accepted_values_come_back_as_plain_numbers():
+    assert checks.positive(np.float32(0.5), "x") == 0.5 and type(checks.positive(2, "x")) is float
+    assert checks.number_in(0.3, "p", 0.0, 1.0) == pytest.approx(0.3)
+    assert checks.int_at_least(np.int64(3), "n") == 3 and type(checks.int_at_least(np.int64(3), "n")) is int
+    assert checks.int_at_least(0, "seed", 0) == 0
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: checks.positive(0.0, "lr"), ValueError, "lr must be a finite number > 0"),
+    (lambda: checks.positive(math.inf, "lr"), ValueError, "finite"),
+    (lambda: checks.positive(True, "lr"), TypeError, "real number"),
+    (lambda: checks.positive("1", "lr"), TypeError, "real number"),
+    (lambda: checks.number_in(1.0, "p", 0.0, 1.0), ValueError, "strictly between 0 and 1"),
+    (lambda: checks.int_at_least(0, "steps"), ValueError, "steps must be an int >= 1"),
+    (lambda: checks.int_at_least(2.0, "steps"), TypeError, "must be an int"),
+    (lambda: checks.int_at_least(False, "steps"), TypeError, "must be an int"),
+])
+def test_bad_input_says_what_is_allowed(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
+
+
+def test_numpy_numbers_and_arrays_are_numbers_and_lists():
+    assert checks.integer(np.int32(4), "epochs", minimum=1) == 4
+    assert checks.positive(np.float32(0.25), "lr") == 0.25
+    assert list(checks.rates(np.array([0.1, 0.3]), "rates")) == [0.1, 0.3]
+    assert checks.seeds(np.arange(3)) == (0, 1, 2)
+    assert checks.integers(range(2), "sizes") == (0, 1)
+    assert checks.flag(np.bool_(True), "drop_last") is True
+    assert checks.fraction(np.float64(0.9), "momentum") == 0.9
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: checks.integer(5, "n", 1, 4), ValueError, "n must be an int between 1 and 4, got 5"),
+    (lambda: checks.integer(np.float64(2.0), "n"), TypeError, "n must be an int, got float64"),
+    (lambda: checks.fraction(1.0, "momentum"), ValueError, r"momentum must be a number in \[0, 1\), got 1.0"),
+    (lambda: checks.non_negative(-1, "weight_decay"), ValueError, "weight_decay must be a finite number >= 0"),
+    (lambda: checks.rates([0.1, 0.0], "rates"), ValueError, "every entry of rates must be a finite number > 0"),
+    (lambda: checks.rates("0.1", "rates"), TypeError, "rates must be a list of numbers > 0"),
+    (lambda: checks.rates(np.ones((2, 2)), "rates"), ValueError, "1-D list"),
+    (lambda: checks.rates([0.1, 0.1], "rates", distinct=True), ValueError, "rates must be distinct"),
+    (lambda: checks.rates([0.2, 0.1], "rates", increasing=True), ValueError, "rates must be increasing"),
+    (lambda: checks.rates([0.1], "rates", minimum_count=2), ValueError, "at least 2 value"),
+    (lambda: checks.seeds([0, 0]), ValueError, "seeds must be distinct"),
+    (lambda: checks.seeds([]), ValueError, "at least 1 int"),
+    (lambda: checks.seeds([-1]), ValueError, "every entry of seeds must be an int >= 0"),
+    (lambda: checks.choice("hinge", "loss", ["mse"]), ValueError, "unknown loss 'hinge'; allowed: mse"),
+    (lambda: checks.flag(1, "drop_last"), TypeError, "drop_last must be True or False"),
+    (lambda: checks.module("net"), TypeError, "model must be an nn.Module"),
+    (lambda: checks.module(__import__("torch").nn.ReLU()), ValueError, "model has no parameters"),
+    (lambda: checks.function(3, "on_step", "f(step, params)"), TypeError, r"on_step must be a function f\(step"),
+    (lambda: checks.tensors([1], [2]), TypeError, "x must be a torch.Tensor"),
+    (lambda: checks.tensors(__import__("torch").zeros(3, 2), __import__("torch").zeros(4)), ValueError,
+     r"same number \(>= 1\) of examples \(rows\), got 3 and 4"),
+    (lambda: checks.batch_size(0, 10), ValueError, "batch_size must be an int between 1 and 10"),
+])
+def test_every_kind_of_check_names_the_argument_and_what_is_allowed(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
