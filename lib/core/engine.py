@@ -45,6 +45,9 @@ from .order import DataOrder, steps_per_epoch
 from .stacked import Outer, is_plain_mlp, losses_and_grads, make_forward
 
 PROGRESS_ENV = "LR_BOOK_PROGRESS"
+#: A ten-class classifier whose mini-batch loss exceeds this, four times the loss of a uniform
+#: guess (4 ln 10 = 9.2), has diverged: the threshold sections 3 and 4 pass as ``divergence_loss``.
+DIVERGED_LOSS = 4 * math.log(10)
 
 
 # --------------------------------------------------------------------------- the record

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from lib import checks
-from lib.device import seeded_generator
+from lib.core import checks
+from lib.core.device import seeded_generator
 
 DTYPE = torch.float64
 HIDDEN = 2

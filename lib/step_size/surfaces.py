@@ -38,7 +38,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from lib import checks
+from lib.core import checks
 
 DTYPE = torch.float64
 BLOW_UP = 1e100  # a path whose parameters pass this norm is stopped; the rest is NaN
