@@ -1,74 +1,83 @@
-"""lib.plots: one colour per learning rate across the chapter, and the figure helpers."""
+"""lib.style: one colour per learning rate across the chapter, batch colours, and the shared helpers."""
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from lib import landscapes, plots
+from lib import style
 
 matplotlib.use("Agg")
 
 
 def test_the_same_rate_always_gets_the_same_colour():
-    assert plots.lr_color(0.1) == plots.lr_color(0.1) == plots.lr_color(np.float64(0.1))
+    assert style.lr_color(0.1) == style.lr_color(0.1) == style.lr_color(np.float64(0.1))
 
 
 def test_colours_follow_log10_of_the_rate_on_a_fixed_scale():
-    cmap = matplotlib.colormaps[plots.LR_CMAP]
+    cmap = matplotlib.colormaps[style.LR_CMAP]
     # 1e-4 is the bottom of the scale, 10 the top (cut at 0.9 of viridis), 0.01 sits 2/5 of the way
-    assert plots.lr_color(1e-4) == pytest.approx(cmap(0.0))
-    assert plots.lr_color(10.0) == pytest.approx(cmap(0.9))
-    assert plots.lr_color(0.01) == pytest.approx(cmap(0.9 * 2 / 5))
+    assert style.lr_color(1e-4) == pytest.approx(cmap(0.0))
+    assert style.lr_color(10.0) == pytest.approx(cmap(0.9))
+    assert style.lr_color(0.01) == pytest.approx(cmap(0.9 * 2 / 5))
     # outside the scale: the end colours
-    assert plots.lr_color(1e-7) == plots.lr_color(1e-4)
-    assert plots.lr_color(1e3) == plots.lr_color(10.0)
+    assert style.lr_color(1e-7) == style.lr_color(1e-4)
+    assert style.lr_color(1e3) == style.lr_color(10.0)
 
 
 def test_lighter_colour_for_larger_rates():
     # viridis gets lighter along the map, so the luminance rises with the rate
-    lum = [np.dot(plots.lr_color(lr)[:3], [0.2126, 0.7152, 0.0722]) for lr in np.logspace(-4, 1, 12)]
+    lum = [np.dot(style.lr_color(lr)[:3], [0.2126, 0.7152, 0.0722]) for lr in np.logspace(-4, 1, 12)]
     assert np.all(np.diff(lum) > 0)
 
 
 def test_palette_is_okabe_ito():
-    assert plots.PALETTE["vermillion"] == "#D55E00" and plots.PALETTE["blue"] == "#0072B2"
-    assert plots.series_color(0) == plots.PALETTE["blue"]
-    assert plots.series_color(len(plots.SERIES)) == plots.series_color(0)
+    assert style.PALETTE["vermillion"] == "#D55E00" and style.PALETTE["blue"] == "#0072B2"
+    assert style.series_color(0) == style.PALETTE["blue"]
+    assert style.series_color(len(style.SERIES)) == style.series_color(0)
 
 
 def test_lr_axis_is_logarithmic_and_labelled():
     fig, ax = plt.subplots()
-    plots.lr_axis(ax, "x")
+    style.lr_axis(ax, "x")
     assert ax.get_xscale() == "log" and "learning rate" in ax.get_xlabel()
     plt.close(fig)
 
 
-def test_path_helpers_draw_labelled_axes():
-    plots.use_style()
-    surface = landscapes.valley()
-    path = landscapes.gd_path(surface, (-1.0, 0.5), 0.1, 10)
-    fig, (left, right) = plots.new_figure(2)
-    plots.surface_contours(left, surface)
-    line = plots.draw_path(left, path)
-    plots.draw_loss(right, path, floor=surface.min_loss)
-    assert line.get_color() == plots.lr_color(0.1)
-    for ax in (left, right):
-        assert ax.get_xlabel() and ax.get_ylabel()
-    assert right.get_yscale() == "log"
+def test_batch_colours_follow_log2_of_the_batch_on_cividis():
+    cmap = matplotlib.colormaps[style.BATCH_CMAP]
+    assert style.batch_color(16) == pytest.approx(cmap(0.0))
+    assert style.batch_color(2048) == pytest.approx(cmap(0.9))
+    assert style.batch_color(128) == pytest.approx(cmap(0.9 * 3 / 7))
+    assert style.batch_color(np.int64(128)) == style.batch_color(128.0)
+
+
+def test_seed_band_draws_the_mean_and_the_range_and_skips_all_nan_columns():
+    fig, ax = plt.subplots()
+    curves = np.array([[1.0, 2.0, np.nan], [3.0, 6.0, np.nan]])
+    style.seed_band(ax, [0, 1, 2], curves, label="mean", color="black")
+    line = ax.lines[0]
+    assert list(line.get_ydata()[:2]) == [2.0, 4.0] and np.isnan(line.get_ydata()[2])
+    band = ax.collections[0].get_paths()[0].vertices
+    assert band[:, 1].min() == 1.0 and band[:, 1].max() == 6.0
+    style.seed_band(ax, [0, 1, 2], curves, label="seed 1", line=1)
+    assert list(ax.lines[1].get_ydata()[:2]) == [3.0, 6.0]
     plt.close(fig)
 
 
 BAD_CALLS = [
-    (lambda: plots.lr_color(0.0), ValueError),
-    (lambda: plots.lr_color(-1.0), ValueError),
-    (lambda: plots.lr_color(float("nan")), ValueError),
-    (lambda: plots.lr_color("0.1"), TypeError),
-    (lambda: plots.lr_color(True), TypeError),
-    (lambda: plots.series_color(-1), ValueError),
-    (lambda: plots.regime_linestyle("wild"), ValueError),
-    (lambda: plots.lr_axis(plt.gca(), "z"), ValueError),
-    (lambda: plots.new_figure(0), ValueError),
-    (lambda: plots.draw_path_1d(plt.gca(), landscapes.valley(), None), ValueError),
+    (lambda: style.lr_color(0.0), ValueError),
+    (lambda: style.lr_color(-1.0), ValueError),
+    (lambda: style.lr_color(float("nan")), ValueError),
+    (lambda: style.lr_color("0.1"), TypeError),
+    (lambda: style.lr_color(True), TypeError),
+    (lambda: style.series_color(-1), ValueError),
+    (lambda: style.lr_axis(plt.gca(), "z"), ValueError),
+    (lambda: style.new_figure(0), ValueError),
+    (lambda: style.batch_color(0), ValueError),
+    (lambda: style.batch_color("16"), TypeError),
+    (lambda: style.plain_log(plt.gca(), "z"), ValueError),
+    (lambda: style.seed_band(plt.gca(), [0, 1], [[1.0, 2.0, 3.0]], label="x"), ValueError),
+    (lambda: style.seed_band(plt.gca(), [0, 1], [[1.0, 2.0]], label="x", line=3), ValueError),
 ]
 
 

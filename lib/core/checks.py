@@ -149,22 +149,36 @@ def _as_list(values, name: str, what: str) -> list:
 
 
 def rates(values, name: str = "rates", *, minimum_count: int = 1, distinct: bool = False,
-          increasing: bool = False) -> np.ndarray:
-    """``values`` as a 1-D float64 array of finite numbers > 0 (learning rates, scales).
+          increasing: bool = False, allow_zero: bool = False) -> np.ndarray:
+    """``values`` as a 1-D float64 array of finite numbers > 0 (learning rates, scales), or >= 0
+    with ``allow_zero`` (the rates of a schedule, which may reach 0).
+
+    A NumPy array of numbers is checked as a whole (a schedule of a million steps costs
+    one comparison, not a million calls).
 
     Raises:
         TypeError: ``values`` is not a list, tuple, range or 1-D array, or an entry is not a number.
-        ValueError: an entry is not finite and > 0, there are fewer than ``minimum_count``,
+        ValueError: an entry is not finite and > 0 (>= 0), there are fewer than ``minimum_count``,
             they repeat (``distinct``) or do not increase (``increasing``).
     """
-    items = _as_list(values, name, "numbers > 0")
-    if len(items) < minimum_count:
-        raise ValueError(f"{name} must hold at least {minimum_count} value(s), got {len(items)}")
-    array = np.array([positive(v, f"every entry of {name}") for v in items], dtype=np.float64)
+    allowed = "a finite number >= 0" if allow_zero else "a finite number > 0"
+    if isinstance(values, np.ndarray) and values.dtype != object and values.ndim == 1 \
+            and (np.issubdtype(values.dtype, np.floating) or np.issubdtype(values.dtype, np.integer)):
+        array = values.astype(np.float64)
+        bad = ~np.isfinite(array) | ((array < 0) if allow_zero else (array <= 0))
+        if bad.any():
+            raise ValueError(f"every entry of {name} must be {allowed}, got {array[bad][0]} "
+                             f"(entry {int(np.argmax(bad))})")
+    else:
+        items = _as_list(values, name, "finite numbers >= 0" if allow_zero else "finite numbers > 0")
+        check = non_negative if allow_zero else positive
+        array = np.array([check(v, f"every entry of {name}") for v in items], dtype=np.float64)
+    if len(array) < minimum_count:
+        raise ValueError(f"{name} must hold at least {minimum_count} value(s), got {len(array)}")
     if distinct and len(np.unique(array)) != len(array):
-        raise ValueError(f"{name} must be distinct, got {items}")
+        raise ValueError(f"{name} must be distinct, got {array.tolist()}")
     if increasing and np.any(np.diff(array) <= 0):
-        raise ValueError(f"{name} must be increasing, got {items}")
+        raise ValueError(f"{name} must be increasing, got {array.tolist()}")
     return array
 
 

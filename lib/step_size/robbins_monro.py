@@ -15,10 +15,9 @@ nothing about how large any single :math:`\\eta_k` may be.
 """
 from __future__ import annotations
 
-import math
-from numbers import Real
-
 import numpy as np
+
+from lib.core import checks
 
 SEQUENCES = {
     "constant": lambda k: np.ones_like(k),
@@ -31,18 +30,11 @@ LATEX = {"constant": "c", "1/k": "c/k", "1/sqrt(k)": "c/\\sqrt{k}", "1/k^2": "c/
 
 def sequence(name: str, length: int, scale: float = 1.0) -> np.ndarray:
     """:math:`\\eta_1, \\dots, \\eta_K` for one of :data:`SEQUENCES`, times ``scale`` (:math:`c`)."""
-    if name not in SEQUENCES:
-        raise ValueError(f"name must be one of {', '.join(SEQUENCES)}; got {name!r}")
-    if isinstance(length, bool) or not isinstance(length, (int, np.integer)):
-        raise TypeError(f"length must be an int, got {type(length).__name__}")
-    if length < 1:
-        raise ValueError(f"length must be >= 1, got {length}")
-    if isinstance(scale, bool) or not isinstance(scale, Real):
-        raise TypeError(f"scale must be a real number, got {type(scale).__name__}")
-    if not math.isfinite(scale) or scale <= 0:
-        raise ValueError(f"scale must be a finite number > 0, got {scale}")
-    k = np.arange(1, int(length) + 1, dtype=np.float64)
-    return float(scale) * SEQUENCES[name](k)
+    checks.choice(name, "sequence", SEQUENCES)
+    length = checks.integer(length, "length", minimum=1)
+    scale = checks.positive(scale, "scale")
+    k = np.arange(1, length + 1, dtype=np.float64)
+    return scale * SEQUENCES[name](k)
 
 
 def partial_sums(etas) -> tuple[np.ndarray, np.ndarray]:
@@ -55,6 +47,11 @@ def partial_sums(etas) -> tuple[np.ndarray, np.ndarray]:
     return np.cumsum(etas), np.cumsum(etas**2)
 
 
+def sequence_sums(length: int, scale: float = 1.0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """:func:`partial_sums` of every sequence of :data:`SEQUENCES` up to ``length`` terms: ``{name: (S_1, S_2)}``."""
+    return {name: partial_sums(sequence(name, length, scale)) for name in SEQUENCES}
+
+
 def growth(sums: np.ndarray, start: int, stop: int) -> float:
     """How much a partial sum still grows between ``K = start`` and ``K = stop``: :math:`S(stop) - S(start)`.
 
@@ -64,31 +61,13 @@ def growth(sums: np.ndarray, start: int, stop: int) -> float:
     sums = np.asarray(sums, dtype=np.float64)
     if sums.ndim != 1:
         raise ValueError("sums must be 1-D")
-    if not (isinstance(start, (int, np.integer)) and isinstance(stop, (int, np.integer))):
-        raise TypeError("start and stop must be ints")
+    start, stop = checks.integer(start, "start"), checks.integer(stop, "stop")
     if not 1 <= start < stop <= len(sums):
         raise ValueError(f"need 1 <= start < stop <= {len(sums)}, got start={start}, stop={stop}")
     return float(sums[stop - 1] - sums[start - 1])
 
 
 # --------------------------------------------------------------------------- the conditions in practice (section 3)
-
-def _check_positive(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return float(value)
-
-
-def _check_rates(rates) -> np.ndarray:
-    rates = np.asarray(rates, dtype=np.float64)
-    if rates.ndim != 1 or rates.size == 0:
-        raise ValueError(f"rates must be a non-empty 1-D sequence, got shape {rates.shape}")
-    if not np.isfinite(rates).all() or (rates < 0).any():
-        raise ValueError("rates must be finite and >= 0")
-    return rates
-
 
 def noisy_quadratic_sgd(rates, *, curvature: float = 1.0, noise: float = 1.0, start: float = 1.0,
                         runs: int = 1000, seed: int = 0) -> np.ndarray:
@@ -101,21 +80,18 @@ def noisy_quadratic_sgd(rates, *, curvature: float = 1.0, noise: float = 1.0, st
     :math:`L(w_k)` over the runs for :math:`k = 0, \\dots, K` (``len(rates) + 1`` values),
     all runs starting at ``start``.
     """
-    rates = _check_rates(rates)
-    curvature = _check_positive(curvature, "curvature")
-    noise = _check_positive(noise, "noise")
-    if isinstance(start, bool) or not isinstance(start, Real) or not math.isfinite(start):
-        raise TypeError(f"start must be a finite real number, got {start!r}")
-    for name, value, low in (("runs", runs, 1), ("seed", seed, 0)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    generator = np.random.default_rng(int(seed))
-    w = np.full(int(runs), float(start))
+    rates = checks.rates(rates, "rates", allow_zero=True)
+    curvature = checks.positive(curvature, "curvature")
+    noise = checks.positive(noise, "noise")
+    start = checks.number(start, "start")
+    runs, seed = checks.integer(runs, "runs", minimum=1), checks.seed(seed)
+    generator = np.random.default_rng(seed)
+    w = np.full(runs, start)
     losses = np.empty(len(rates) + 1)
-    losses[0] = 0.5 * curvature * float(start) ** 2
+    losses[0] = 0.5 * curvature * start ** 2
     chunk = 1024
     for begin in range(0, len(rates), chunk):
-        xi = generator.standard_normal((min(chunk, len(rates) - begin), int(runs)))
+        xi = generator.standard_normal((min(chunk, len(rates) - begin), runs))
         for offset, eta in enumerate(rates[begin:begin + chunk]):
             w -= eta * (curvature * w + noise * xi[offset])
             losses[begin + offset + 1] = 0.5 * curvature * np.mean(w * w)
@@ -130,13 +106,12 @@ def expected_quadratic_loss(rates, *, curvature: float = 1.0, noise: float = 1.0
     :math:`m_{k+1} = (1 - \\eta_k\\lambda)^2 m_k + \\eta_k^2\\sigma^2`, and
     :math:`\\mathbb E[L(w_k)] = \\tfrac12 \\lambda m_k`.
     """
-    rates = _check_rates(rates)
-    curvature = _check_positive(curvature, "curvature")
-    noise = _check_positive(noise, "noise")
-    if isinstance(start, bool) or not isinstance(start, Real) or not math.isfinite(start):
-        raise TypeError(f"start must be a finite real number, got {start!r}")
+    rates = checks.rates(rates, "rates", allow_zero=True)
+    curvature = checks.positive(curvature, "curvature")
+    noise = checks.positive(noise, "noise")
+    start = checks.number(start, "start")
     moments = np.empty(len(rates) + 1)
-    moments[0] = float(start) ** 2
+    moments[0] = start ** 2
     for k, eta in enumerate(rates):
         moments[k + 1] = (1.0 - eta * curvature) ** 2 * moments[k] + (eta * noise) ** 2
     return 0.5 * curvature * moments
@@ -149,9 +124,9 @@ def noise_floor(lr: float, *, curvature: float = 1.0, noise: float = 1.0) -> flo
     :math:`\\mathbb E[L] = \\tfrac12\\lambda m^* = \\eta\\sigma^2 / (2(2 - \\eta\\lambda))`, which exists
     for :math:`0 < \\eta\\lambda < 2` and shrinks in proportion to :math:`\\eta` when :math:`\\eta` is small.
     """
-    lr = _check_positive(lr, "lr")
-    curvature = _check_positive(curvature, "curvature")
-    noise = _check_positive(noise, "noise")
+    lr = checks.positive(lr, "lr")
+    curvature = checks.positive(curvature, "curvature")
+    noise = checks.positive(noise, "noise")
     if lr * curvature >= 2:
         raise ValueError(f"a constant rate has a noise floor only for lr * curvature < 2, "
                          f"got {lr:g} * {curvature:g} = {lr * curvature:g}")

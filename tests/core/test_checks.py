@@ -33,6 +33,7 @@ def test_numpy_numbers_and_arrays_are_numbers_and_lists():
     assert checks.integer(np.int32(4), "epochs", minimum=1) == 4
     assert checks.positive(np.float32(0.25), "lr") == 0.25
     assert list(checks.rates(np.array([0.1, 0.3]), "rates")) == [0.1, 0.3]
+    assert list(checks.rates([0.0, 2], "schedule", allow_zero=True)) == [0.0, 2.0]
     assert checks.seeds(np.arange(3)) == (0, 1, 2)
     assert checks.integers(range(2), "sizes") == (0, 1)
     assert checks.flag(np.bool_(True), "drop_last") is True
@@ -45,7 +46,9 @@ def test_numpy_numbers_and_arrays_are_numbers_and_lists():
     (lambda: checks.fraction(1.0, "momentum"), ValueError, r"momentum must be a number in \[0, 1\), got 1.0"),
     (lambda: checks.non_negative(-1, "weight_decay"), ValueError, "weight_decay must be a finite number >= 0"),
     (lambda: checks.rates([0.1, 0.0], "rates"), ValueError, "every entry of rates must be a finite number > 0"),
-    (lambda: checks.rates("0.1", "rates"), TypeError, "rates must be a list of numbers > 0"),
+    (lambda: checks.rates("0.1", "rates"), TypeError, "rates must be a list of finite numbers > 0"),
+    (lambda: checks.rates(np.array([0.1, np.nan]), "rates"), ValueError, r"every entry of rates must be a finite number > 0, got nan \(entry 1\)"),
+    (lambda: checks.rates(np.array([0.0, -1.0]), "rates", allow_zero=True), ValueError, r"must be a finite number >= 0, got -1.0 \(entry 1\)"),
     (lambda: checks.rates(np.ones((2, 2)), "rates"), ValueError, "1-D list"),
     (lambda: checks.rates([0.1, 0.1], "rates", distinct=True), ValueError, "rates must be distinct"),
     (lambda: checks.rates([0.2, 0.1], "rates", increasing=True), ValueError, "rates must be increasing"),

@@ -1,4 +1,4 @@
-"""lib.widgets: the explorer redraws fast enough to feel live, and bad input shows a message."""
+"""lib.step_size.explorer: the explorer redraws fast enough to feel live, and bad input shows a message."""
 import io
 import statistics
 import time
@@ -7,7 +7,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import pytest
 
-from lib import widgets
+from lib.step_size import explorer as explorer
 
 matplotlib.use("Agg")
 
@@ -22,7 +22,7 @@ def _redraw_seconds(**settings) -> float:
     a reader's otherwise idle core.
     """
     start = time.process_time()
-    fig = widgets.path_figure(**{**widgets.DEFAULTS, **settings})
+    fig = explorer.path_figure(**{**explorer.DEFAULTS, **settings})
     # what the inline backend sends to the notebook front end
     fig.savefig(io.BytesIO(), format="png", bbox_inches="tight")
     plt.close(fig)
@@ -30,7 +30,7 @@ def _redraw_seconds(**settings) -> float:
 
 
 @pytest.mark.parametrize("settings", [{}, {"surface_name": "saddle", "lr": 0.5, "start": (1.5, 0.01)},
-                                      {"lr": 0.3, "steps": widgets.MAX_STEPS}])
+                                      {"lr": 0.3, "steps": explorer.MAX_STEPS}])
 def test_a_redraw_takes_well_under_half_a_second(settings):
     _redraw_seconds(**settings)  # warm-up: fonts and caches
     # median of three: a timing on a shared CPU is noisy; the median keeps one hiccup from failing it
@@ -39,7 +39,7 @@ def test_a_redraw_takes_well_under_half_a_second(settings):
 
 
 def test_the_figure_shows_path_and_loss_curve():
-    fig = widgets.path_figure("narrow valley", 0.15, (-1.8, 0.6), 30)
+    fig = explorer.path_figure("narrow valley", 0.15, (-1.8, 0.6), 30)
     left, right = fig.axes[:2]
     path_line = [line for line in left.lines if len(line.get_xdata()) == 31]
     assert path_line, "the path with its 31 iterates is drawn"
@@ -48,36 +48,36 @@ def test_the_figure_shows_path_and_loss_curve():
 
 
 def test_explorer_updates_and_reports_invalid_input_without_raising():
-    explorer = widgets.PathExplorer()
-    assert "2/λ_max" in explorer.message.value
-    explorer.x.value = 50.0  # outside the plotted box
-    assert "outside the plotted box" in explorer.message.value
-    explorer.x.value = 1.0
-    assert "outside" not in explorer.message.value
-    explorer.lr.value = 0.5  # above 2/λ_max = 0.2 of the valley
-    assert "above" in explorer.message.value
-    explorer.surface.value = "saddle"
-    assert "2/λ_max = 2/2 = 1" in explorer.message.value
+    path_explorer = explorer.PathExplorer()
+    assert "2/λ_max" in path_explorer.message.value
+    path_explorer.x.value = 50.0  # outside the plotted box
+    assert "outside the plotted box" in path_explorer.message.value
+    path_explorer.x.value = 1.0
+    assert "outside" not in path_explorer.message.value
+    path_explorer.lr.value = 0.5  # above 2/λ_max = 0.2 of the valley
+    assert "above" in path_explorer.message.value
+    path_explorer.surface.value = "saddle"
+    assert "2/λ_max = 2/2 = 1" in path_explorer.message.value
     plt.close("all")
 
 
 def test_describe_compares_with_the_stability_bound():
-    assert "below 2/λ_max = 2/10 = 0.2" in widgets.describe("narrow valley", 0.1)
-    assert "above" in widgets.describe("narrow valley", 0.25)
+    assert "below 2/λ_max = 2/10 = 0.2" in explorer.describe("narrow valley", 0.1)
+    assert "above" in explorer.describe("narrow valley", 0.25)
 
 
 BAD_CALLS = [
-    (lambda: widgets.path_figure("bowl", 0.1, (0, 0), 10), ValueError),
-    (lambda: widgets.path_figure("saddle", 0.0, (0, 0), 10), ValueError),
-    (lambda: widgets.path_figure("saddle", 100.0, (0, 0), 10), ValueError),
-    (lambda: widgets.path_figure("saddle", "0.1", (0, 0), 10), ValueError),
-    (lambda: widgets.path_figure("saddle", 0.1, (0, 0), 0), ValueError),
-    (lambda: widgets.path_figure("saddle", 0.1, (0, 0), widgets.MAX_STEPS + 1), ValueError),
-    (lambda: widgets.path_figure("saddle", 0.1, (9, 0), 10), ValueError),
-    (lambda: widgets.path_figure("saddle", 0.1, "origin", 10), TypeError),
-    (lambda: widgets.describe("bowl", 0.1), ValueError),
-    (lambda: widgets.PathExplorer(colour="red"), TypeError),
-    (lambda: widgets.PathExplorer(lr=-1), ValueError),
+    (lambda: explorer.path_figure("bowl", 0.1, (0, 0), 10), ValueError),
+    (lambda: explorer.path_figure("saddle", 0.0, (0, 0), 10), ValueError),
+    (lambda: explorer.path_figure("saddle", 100.0, (0, 0), 10), ValueError),
+    (lambda: explorer.path_figure("saddle", "0.1", (0, 0), 10), ValueError),
+    (lambda: explorer.path_figure("saddle", 0.1, (0, 0), 0), ValueError),
+    (lambda: explorer.path_figure("saddle", 0.1, (0, 0), explorer.MAX_STEPS + 1), ValueError),
+    (lambda: explorer.path_figure("saddle", 0.1, (9, 0), 10), ValueError),
+    (lambda: explorer.path_figure("saddle", 0.1, "origin", 10), TypeError),
+    (lambda: explorer.describe("bowl", 0.1), ValueError),
+    (lambda: explorer.PathExplorer(colour="red"), TypeError),
+    (lambda: explorer.PathExplorer(lr=-1), ValueError),
 ]
 
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from lib import plateaus
+from lib.step_size import plateaus
 
 
 def test_loss_at_the_symmetric_point_is_one_eighth():

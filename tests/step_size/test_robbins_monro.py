@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from lib import robbins_monro as rm
+from lib.step_size import robbins_monro as rm
 
 EULER_GAMMA = 0.5772156649015329
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from lib import sparse_features as sf
+from lib.step_size import sparse_features as sf
 
 
 def test_data_follow_the_stated_model():

@@ -1,60 +1,15 @@
-"""lib.landscapes against closed forms: GD on quadratics, the 2/λ bound, Hessians at the saddle."""
+"""lib.step_size.surfaces against closed forms: Hessians of the quadratics and of the saddle."""
 import math
 
 import numpy as np
 import pytest
 
-from lib import landscapes
-
-
-@pytest.mark.parametrize("lam, lr", [(4.0, 0.01), (4.0, 0.2), (4.0, 0.45), (4.0, 0.55), (0.5, 3.0)])
-def test_gd_on_a_parabola_follows_the_geometric_sequence(lam, lr):
-    path = landscapes.gd_path(landscapes.quadratic(lam), [1.5], lr, steps=30)
-    k = np.arange(31)
-    expected = (1 - lr * lam) ** k * 1.5
-    np.testing.assert_allclose(path.points[:, 0], expected, rtol=1e-12, atol=1e-300)
-    np.testing.assert_allclose(path.losses, 0.5 * lam * expected**2, rtol=1e-12, atol=1e-300)
-
-
-def test_gd_in_several_dimensions_moves_each_eigendirection_independently():
-    lams = np.array([0.3, 2.0, 7.0])
-    w0 = np.array([1.0, -2.0, 0.5])
-    path = landscapes.gd_path(landscapes.quadratic(list(lams)), w0, lr=0.2, steps=12)
-    expected = (1 - 0.2 * lams) ** 12 * w0
-    np.testing.assert_allclose(path.points[-1], expected, rtol=1e-12)
-
-
-@pytest.mark.parametrize("lam", [0.5, 2.0, 10.0])
-def test_convergence_switches_at_two_over_lambda(lam):
-    bound = 2.0 / lam
-    below = landscapes.gd_path(landscapes.quadratic(lam), [1.0], 0.98 * bound, steps=400)
-    above = landscapes.gd_path(landscapes.quadratic(lam), [1.0], 1.02 * bound, steps=400)
-    assert below.losses[-1] < below.losses[0] * 1e-3 and not below.diverged
-    assert above.losses[-1] > above.losses[0] * 1e3 and above.diverged
-
-
-def test_a_rate_above_one_converges_when_the_curvature_is_below_two():
-    path = landscapes.gd_path(landscapes.quadratic(0.5), [1.0], lr=3.0, steps=60)
-    assert abs(path.points[-1, 0]) == pytest.approx(0.5**60, rel=1e-9)  # |1 - 3·0.5| = 0.5
-
-
-def test_stable_lr_bound_is_two_over_the_largest_eigenvalue():
-    surface = landscapes.valley(gentle=1.0, steep=10.0)
-    assert landscapes.stable_lr_bound(surface, (0.3, -0.2)) == pytest.approx(0.2, rel=1e-12)
-    assert landscapes.stable_lr_bound(landscapes.quadratic([0.5, 3.0, 1.0]), (0, 0, 0)) == pytest.approx(2 / 3)
-
-
-def test_stable_lr_bound_at_the_saddle_and_where_nothing_curves_up():
-    # at the saddle the Hessian is diag(1, -1): only the positive eigenvalue limits the step
-    assert landscapes.stable_lr_bound(landscapes.saddle(), (0.0, 0.0)) == pytest.approx(2.0)
-    cap = landscapes.Surface(name="cap", equation="-w^2/2", dim=1, fn=lambda w: -0.5 * (w**2).sum(-1),
-                             window=((-1.0, 1.0),), minimizer=(0.0,))
-    assert landscapes.stable_lr_bound(cap, (0.3,)) == math.inf
+from lib.step_size import surfaces
 
 
 def test_saddle_hessian_eigenvalues_match_the_closed_form():
     a, b = 1.5, 0.7
-    surface = landscapes.saddle(a=a, b=b)
+    surface = surfaces.saddle(a=a, b=b)
     np.testing.assert_allclose(surface.hessian_eigenvalues((0.0, 0.0)), sorted([a, -b]), atol=1e-12)
     # at the minima (0, ±1): d²L/dy² = -b + 3b·y² = 2b
     np.testing.assert_allclose(surface.hessian_eigenvalues((0.0, 1.0)), sorted([a, 2 * b]), atol=1e-12)
@@ -63,86 +18,29 @@ def test_saddle_hessian_eigenvalues_match_the_closed_form():
 
 
 def test_gradient_and_hessian_of_a_quadratic():
-    surface = landscapes.quadratic([2.0, 5.0])
+    surface = surfaces.quadratic([2.0, 5.0])
     np.testing.assert_allclose(surface.gradient((1.0, -1.0)), [2.0, -5.0])
     np.testing.assert_allclose(surface.hessian((0.3, 0.1)), np.diag([2.0, 5.0]))
 
 
 def test_loss_accepts_a_grid_of_points():
-    surface = landscapes.valley(gentle=1.0, steep=10.0)
+    surface = surfaces.ravine(gentle=1.0, steep=10.0)
     X, Y, L = surface.grid(resolution=5)
     np.testing.assert_allclose(L, 0.5 * (X**2 + 10 * Y**2))
 
 
-@pytest.mark.parametrize("lr, lam, expected", [
-    (0.01, 4.0, "monotone"), (0.25, 4.0, "one step"), (0.45, 4.0, "oscillating"),
-    (0.5, 4.0, "marginal"), (0.55, 4.0, "divergent"),
-])
-def test_regime_classifies_the_factor_one_minus_eta_lambda(lr, lam, expected):
-    assert landscapes.regime(lr, lam) == expected
-
-
-def test_a_path_that_blows_up_is_cut_off_with_nan():
-    path = landscapes.gd_path(landscapes.quadratic(10.0), [1.0], lr=5.0, steps=400)  # factor -49
-    assert path.diverged
-    assert np.isnan(path.points[-1]).all()
-    assert np.isfinite(path.points[0]).all()
-
-
-@pytest.mark.parametrize("y0", [1e-2, 1e-4, 1e-8])
-def test_escape_from_the_saddle_takes_about_the_linearised_number_of_steps(y0):
-    lr = 0.1
-    path = landscapes.gd_path(landscapes.saddle(), (0.0, y0), lr, steps=400)
-    measured = landscapes.escape_step(path, y_exit=0.5)
-    predicted = landscapes.saddle_escape_estimate(y0, lr, y_exit=0.5)
-    assert predicted == pytest.approx(math.log(0.5 / y0) / math.log(1.1))
-    # the cubic term only slows the last few steps
-    assert predicted <= measured <= predicted + 6
-
-
-def test_a_run_on_the_ridge_never_escapes():
-    path = landscapes.gd_path(landscapes.saddle(), (1.0, 0.0), 0.1, steps=200)
-    assert landscapes.escape_step(path) is None
-    assert path.points[-1, 0] == pytest.approx(0.9**200 * 1.0, abs=1e-12)
-
-
-def test_loss_ratio_scan_matches_the_closed_form():
-    lrs = [0.05, 0.3, 0.9, 1.1]
-    ratios = landscapes.loss_ratio_scan(2.0, lrs, steps=20)
-    np.testing.assert_allclose(ratios, [(1 - 2.0 * lr) ** 40 for lr in lrs], rtol=1e-10)
-
-
 BAD_CALLS = [
-    (lambda: landscapes.quadratic([]), TypeError),
-    (lambda: landscapes.quadratic("1,2"), TypeError),
-    (lambda: landscapes.quadratic([1.0, -2.0]), ValueError),
-    (lambda: landscapes.quadratic([1.0, float("nan")]), ValueError),
-    (lambda: landscapes.quadratic(1.0, window=0), ValueError),
-    (lambda: landscapes.valley(gentle=5.0, steep=1.0), ValueError),
-    (lambda: landscapes.valley(gentle=True), TypeError),
-    (lambda: landscapes.saddle(a=-1.0), ValueError),
-    (lambda: landscapes.gd_path("valley", (0, 0), 0.1, 10), TypeError),
-    (lambda: landscapes.gd_path(landscapes.valley(), (0, 0), 0.0, 10), ValueError),
-    (lambda: landscapes.gd_path(landscapes.valley(), (0, 0), "0.1", 10), TypeError),
-    (lambda: landscapes.gd_path(landscapes.valley(), (0, 0), 0.1, 0), ValueError),
-    (lambda: landscapes.gd_path(landscapes.valley(), (0, 0), 0.1, 2.5), TypeError),
-    (lambda: landscapes.gd_path(landscapes.valley(), (0, 0, 0), 0.1, 10), ValueError),
-    (lambda: landscapes.gd_path(landscapes.valley(), ("a", 0), 0.1, 10), TypeError),
-    (lambda: landscapes.gd_path(landscapes.valley(), (float("inf"), 0), 0.1, 10), ValueError),
-    (lambda: landscapes.valley().grid(resolution=0), ValueError),
-    (lambda: landscapes.quadratic(1.0).grid(), ValueError),
-    (lambda: landscapes.valley().hessian([[0, 0], [1, 1]]), ValueError),
-    (lambda: landscapes.stable_lr_bound(None, (0, 0)), TypeError),
-    (lambda: landscapes.regime(0.1, 0.0), ValueError),
-    (lambda: landscapes.regime(-0.1, 1.0), ValueError),
-    (lambda: landscapes.escape_step([1, 2, 3]), TypeError),
-    (lambda: landscapes.escape_step(landscapes.gd_path(landscapes.saddle(), (0, 0.1), 0.1, 3), y_exit=0), ValueError),
-    (lambda: landscapes.escape_step(landscapes.gd_path(landscapes.saddle(), (0, 0.1), 0.1, 3), coordinate=2), ValueError),
-    (lambda: landscapes.saddle_escape_estimate(0.6, 0.1), ValueError),
-    (lambda: landscapes.saddle_escape_estimate(0.0, 0.1), ValueError),
-    (lambda: landscapes.loss_ratio_scan(1.0, [], 10), TypeError),
-    (lambda: landscapes.loss_ratio_scan(1.0, "0.1", 10), TypeError),
-    (lambda: landscapes.loss_ratio_scan(1.0, [0.1, -0.1], 10), ValueError),
+    (lambda: surfaces.quadratic([]), TypeError),
+    (lambda: surfaces.quadratic("1,2"), TypeError),
+    (lambda: surfaces.quadratic([1.0, -2.0]), ValueError),
+    (lambda: surfaces.quadratic([1.0, float("nan")]), ValueError),
+    (lambda: surfaces.quadratic(1.0, window=0), ValueError),
+    (lambda: surfaces.ravine(gentle=5.0, steep=1.0), ValueError),
+    (lambda: surfaces.ravine(gentle=True), TypeError),
+    (lambda: surfaces.saddle(a=-1.0), ValueError),
+    (lambda: surfaces.ravine().grid(resolution=0), ValueError),
+    (lambda: surfaces.quadratic(1.0).grid(), ValueError),
+    (lambda: surfaces.ravine().hessian([[0, 0], [1, 1]]), ValueError),
 ]
 
 
