@@ -236,6 +236,23 @@ def function(value, name: str, signature: str) -> Any:
     return value
 
 
+def splits(data, name: str = "data", *, validation: bool = False, test: bool = False):
+    """``data``, which must be a :class:`lib.core.data.Splits` (with a validation or test split when asked).
+
+    Raises:
+        TypeError: ``data`` is not ``Splits``.
+        ValueError: a split that is asked for is missing.
+    """
+    from .data import Splits
+
+    if not isinstance(data, Splits):
+        raise TypeError(f"{name} must be lib.core.data.Splits (e.g. from load_mnist), got {_type_name(data)}")
+    for wanted, part, what in ((validation, "x_val", "validation"), (test, "x_test", "test")):
+        if wanted and getattr(data, part) is None:
+            raise ValueError(f"{name} needs a {what} split, and has none")
+    return data
+
+
 def tensors(x, y, names: tuple[str, str] = ("x", "y"), *, minimum: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     """Inputs ``x`` and targets ``y``: tensors with the same number (>= ``minimum``) of rows.
 

@@ -69,3 +69,16 @@ def test_numpy_numbers_and_arrays_are_numbers_and_lists():
 def test_every_kind_of_check_names_the_argument_and_what_is_allowed(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+def test_splits_are_checked_with_the_splits_asked_for():
+    import torch
+    from lib.core.data import Splits
+
+    x, y = torch.zeros(4, 2), torch.zeros(4, dtype=torch.long)
+    data = Splits(x, y, x, y)
+    assert checks.splits(data, validation=True) is data
+    with pytest.raises(TypeError, match="data must be lib.core.data.Splits"):
+        checks.splits((x, y))
+    with pytest.raises(ValueError, match="data needs a test split"):
+        checks.splits(data, test=True)
