@@ -4,7 +4,7 @@ The textbook's six policies (its section 12.3.3, equations 4 to 7) are six of
 the learning-rate policies of the Caffe framework (Jia et al., 2014); the modern
 ones come from Goyal et al. (2017, warm-up), Loshchilov & Hutter (2017, cosine
 annealing and warm restarts) and Smith (2017, triangular cycles; Smith & Topin
-2018, one-cycle).  With :math:`\\eta_0` the base rate (a :class:`lib.train.Member`'s
+2018, one-cycle).  With :math:`\\eta_0` the base rate (a :class:`lib.core.members.Member`'s
 ``lr``) and :math:`t = 0, 1, \\dots` the update:
 
 ==================  ==========================================================================  ==========================
@@ -36,7 +36,6 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from numbers import Integral, Real
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -45,6 +44,7 @@ from torch.optim.lr_scheduler import (ConstantLR, CosineAnnealingLR, CosineAnnea
                                       ExponentialLR, LambdaLR, LinearLR, LRScheduler, MultiStepLR,
                                       OneCycleLR, PolynomialLR, StepLR)
 
+from lib.core import checks
 from lib.core.members import Member, learning_rates
 from lib.core.order import steps_per_epoch
 
@@ -94,7 +94,7 @@ class Parameter:
     """One parameter of a policy: its kind and allowed range.
 
     ``kind`` is ``"int"``, ``"float"``, ``"ints"`` (a strictly increasing list of
-    positive ints) or ``"choice"``.  ``low``/``high`` bound ints and floats; the
+    ints >= 1) or ``"choice"``.  ``low``/``high`` bound ints and floats; the
     bounds are excluded where ``open_low``/``open_high`` say so.
     """
 
@@ -107,47 +107,28 @@ class Parameter:
     open_high: bool = False
     choices: tuple[str, ...] = ()
 
-    def allowed(self) -> str:
-        if self.kind == "choice":
-            return "one of " + ", ".join(map(repr, self.choices))
-        if self.kind == "ints":
-            return "a strictly increasing list of ints >= 1"
-        low = "" if self.low is None else f"{self.low:g} {'<' if self.open_low else '<='} "
-        high = "" if self.high is None else f" {'<' if self.open_high else '<='} {self.high:g}"
-        what = "an int" if self.kind == "int" else "a number"
-        return f"{what} with {low}{self.name}{high}" if (low or high) else what
-
     def check(self, policy: str, value: Any) -> Any:
-        """Return ``value`` converted to its kind, or raise TypeError/ValueError saying what is allowed."""
-        where = f"{policy}: {self.name}"
-        if self.kind == "choice":
-            if value not in self.choices:
-                raise ValueError(f"{where} must be {self.allowed()}, got {value!r}")
-            return value
-        if self.kind == "ints":
-            if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) == 0:
-                raise TypeError(f"{where} must be {self.allowed()}, got {value!r}")
-            if any(isinstance(v, bool) or not isinstance(v, Integral) for v in value):
-                raise TypeError(f"{where} must be {self.allowed()}, got {value!r}")
-            items = [int(v) for v in value]
-            if items[0] < 1 or any(b <= a for a, b in zip(items, items[1:])):
-                raise ValueError(f"{where} must be {self.allowed()}, got {value!r}")
-            return items
-        if self.kind == "int":
-            if isinstance(value, bool) or not isinstance(value, Integral):
-                raise TypeError(f"{where} must be {self.allowed()}, got {value!r}")
-            value = int(value)
-        else:
-            if isinstance(value, bool) or not isinstance(value, Real):
-                raise TypeError(f"{where} must be {self.allowed()}, got {value!r}")
-            value = float(value)
-            if not math.isfinite(value):
-                raise ValueError(f"{where} must be {self.allowed()}, got {value!r}")
-        too_low = self.low is not None and (value < self.low or (self.open_low and value == self.low))
-        too_high = self.high is not None and (value > self.high or (self.open_high and value == self.high))
-        if too_low or too_high:
-            raise ValueError(f"{where} must be {self.allowed()}, got {value!r}")
-        return value
+        """``value`` converted to its kind (int, float, list of ints or the choice), through :mod:`lib.core.checks`.
+
+        Raises:
+            TypeError: ``value`` is not of the parameter's kind; the message starts with the policy's name.
+            ValueError: ``value`` is outside the allowed range; the message starts with the policy's name.
+        """
+        try:
+            if self.kind == "choice":
+                return checks.choice(value, self.name, self.choices)
+            if self.kind == "ints":
+                items = list(checks.integers(value, self.name, minimum=1))
+                if any(b <= a for a, b in zip(items, items[1:])):
+                    raise ValueError(f"{self.name} must be strictly increasing, got {items}")
+                return items
+            if self.kind == "int":
+                return checks.integer(value, self.name, minimum=self.low)
+            return checks.number(value, self.name, low=-math.inf if self.low is None else self.low,
+                                 high=math.inf if self.high is None else self.high,
+                                 low_open=self.open_low, high_open=self.open_high)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"{policy}: {error}") from None
 
 
 def _int(name, meaning, low=1):
@@ -231,14 +212,27 @@ MODERN_POLICIES = ("warmup", "cosine", "cosine_restarts", "one_cycle", "triangul
 
 
 def policy(name: str) -> Policy:
-    """The :class:`Policy` called ``name``; an unknown name is an error listing the valid ones."""
+    """The :class:`Policy` called ``name``.
+
+    Raises:
+        ValueError: an unknown name (the message lists the valid ones).
+    """
     if not isinstance(name, str) or name not in POLICIES:
         raise ValueError(f"unknown schedule {name!r}; valid names: {', '.join(POLICIES)}")
     return POLICIES[name]
 
 
 def check_parameters(name: str, **params) -> dict:
-    """``params`` checked against the policy's :class:`Parameter` list (all required, nothing extra)."""
+    """``params`` checked against the policy's :class:`Parameter` list (all required, nothing extra).
+
+    Returns:
+        dict: the parameters converted to their kinds (int, float, list of ints, choice).
+
+    Raises:
+        ValueError: an unknown policy; a value out of its range; one_cycle's rise
+            ``pct_start * total_steps`` shorter than 2 updates or leaving no update for the descent.
+        TypeError: a missing or unknown parameter, or a value of the wrong kind.
+    """
     spec = policy(name)
     allowed = spec.parameter_names
     unknown = sorted(set(params) - set(allowed))
@@ -262,7 +256,19 @@ def schedule(name: str, **params) -> functools.partial:
 
     For example ``schedule("step", step_size=50, gamma=0.9)`` is the textbook's
     Table 12-5 and ``schedule("fixed")`` a constant rate.  Every use of the
-    partial (a training run, a plot) builds its own fresh scheduler.
+    partial (a training run, a plot) builds its own fresh scheduler.  The rate
+    formulas are in the module docstring (and :data:`POLICIES`' ``formula``).
+
+    Args:
+        name (str): a policy of :data:`POLICIES`.
+        **params: the policy's parameters, all of them (counted in updates where they count).
+
+    Returns:
+        functools.partial: of the scheduler class, with the attributes ``policy``
+        (the name) and ``parameters`` (the checked parameters).
+
+    Raises:
+        ValueError, TypeError: as :func:`check_parameters`.
     """
     spec = policy(name)
     checked = check_parameters(name, **params)
@@ -277,6 +283,20 @@ def rates(schedule: functools.partial, lr: float, steps: int) -> np.ndarray:
 
     Reads a freshly built scheduler, through the same code the trainer uses
     (:func:`lib.core.members.learning_rates`), so the curve drawn is the one trained.
+
+    Args:
+        schedule (functools.partial): from :func:`schedule`.
+        lr (float): the base rate :math:`\\eta_0` (per update), > 0.
+        steps (int): updates, >= 1.
+
+    Returns:
+        ndarray (steps,): float64 rates.
+
+    Raises:
+        TypeError: ``schedule`` is not a partial of a scheduler class.
+        ValueError: ``lr`` or ``steps`` out of range; a scheduler that cannot give
+            ``steps`` rates (one_cycle past ``total_steps``; triangular with
+            ``base_lr`` not below ``lr``).
     """
     if not isinstance(schedule, functools.partial) or not isinstance(schedule.func, type) \
             or not issubclass(schedule.func, LRScheduler):
@@ -290,12 +310,22 @@ def default_parameters(name: str, steps: int, lr: float = 0.1) -> dict:
 
     ``exp``, ``inv`` and ``multistep`` end at 1% of ``lr``, cycles fit the run, and
     ``poly``'s power is the textbook's suggested 0.9.
+
+    Args:
+        name (str): a policy of :data:`POLICIES`.
+        steps (int): updates of the run, >= 16.
+        lr (float): the base rate (per update). Default 0.1.
+
+    Returns:
+        dict: keyword arguments for :func:`schedule`.
+
+    Raises:
+        ValueError: an unknown policy, ``steps`` < 16, ``lr`` <= 0.
+        TypeError: ``steps`` not an int, ``lr`` not a number.
     """
     policy(name)
-    if isinstance(steps, bool) or not isinstance(steps, Integral) or steps < 16:
-        raise ValueError(f"steps must be an int >= 16, got {steps!r}")
-    steps = int(steps)
-    Member(lr=lr)  # checks lr
+    steps = checks.integer(steps, "steps", minimum=16)
+    checks.positive(lr, "lr")
     defaults = {
         "fixed": {},
         "step": {"step_size": steps // 5, "gamma": 0.5},
@@ -320,7 +350,12 @@ SYMBOLS = {"step_size": "s", "gamma": "γ", "milestones": "milestones", "power":
 
 
 def parameter_text(params: Mapping[str, Any]) -> str:
-    """Parameters as a short phrase for captions, e.g. ``s = 500, γ = 0.9``; ``none`` when empty."""
+    """Parameters as a short phrase for captions, e.g. ``s = 500; γ = 0.9``; ``none`` when empty.
+
+    Raises:
+        TypeError: ``params`` is not a mapping.
+        ValueError: a name without a symbol in :data:`SYMBOLS`.
+    """
     if not isinstance(params, Mapping):
         raise TypeError(f"params must be a mapping, got {type(params).__name__}")
     unknown = sorted(set(params) - set(SYMBOLS))
@@ -339,8 +374,11 @@ def parameter_text(params: Mapping[str, Any]) -> str:
 
 def training_steps(n_examples: int, batch_size: int, epochs: int) -> int:
     """Updates in ``epochs`` epochs of ``n_examples`` at ``batch_size`` (a smaller last batch counts):
-    ``epochs * steps_per_epoch(n_examples, batch_size)`` (:func:`lib.core.order.steps_per_epoch`)."""
-    from lib.core import checks
+    ``epochs * steps_per_epoch(n_examples, batch_size)`` (:func:`lib.core.order.steps_per_epoch`).
 
+    Raises:
+        TypeError: an argument is not an int.
+        ValueError: ``epochs`` or ``n_examples`` < 1, ``batch_size`` outside [1, ``n_examples``].
+    """
     epochs = checks.integer(epochs, "epochs", minimum=1)
     return epochs * steps_per_epoch(n_examples, batch_size)
