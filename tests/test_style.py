@@ -64,6 +64,22 @@ def test_seed_band_draws_the_mean_and_the_range_and_skips_all_nan_columns():
     plt.close(fig)
 
 
+def test_seed_band_draws_the_range_and_the_chosen_line():
+    curves = np.array([[1.0, 2.0, 3.0], [3.0, 0.0, 5.0]])
+    fig, ax = plt.subplots()
+    style.seed_band(ax, np.arange(3), curves, label="mean", color="k")
+    style.seed_band(ax, np.arange(3), curves, label="seed 1", line=1)
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [2.0, 1.0, 4.0])
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), [3.0, 0.0, 5.0])
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert band.min() == 0.0 and band.max() == 5.0
+    with pytest.raises(ValueError, match="line must be"):
+        style.seed_band(ax, np.arange(3), curves, label="x", line=2)
+    with pytest.raises(ValueError, match="shape"):
+        style.seed_band(ax, np.arange(4), curves, label="x")
+    plt.close(fig)
+
+
 BAD_CALLS = [
     (lambda: style.lr_color(0.0), ValueError),
     (lambda: style.lr_color(-1.0), ValueError),

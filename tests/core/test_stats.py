@@ -67,6 +67,16 @@ def test_diverged_runs_are_masked_and_reshaped_by_seed():
     assert list(stats.inf_for_nan([1.0, np.nan])) == [1.0, np.inf]
 
 
+def test_seed_summary_against_numpy():
+    values = np.array([[0.97, 0.96, 0.98], [0.95, 0.99, 0.96]])
+    summary = stats.summarize_seeds(values, ["a", "b"])
+    assert summary.value("a") == pytest.approx(0.97)
+    assert summary.value("a", "std") == pytest.approx(0.01)          # sample sd of 0.96, 0.97, 0.98
+    assert summary.value("b", "spread") == pytest.approx(0.04)
+    assert summary.best == "a"
+    assert list(summary.wins_per_seed) == [2, 1]
+
+
 @pytest.mark.parametrize("call, error, message", [
     (lambda: stats.ema([1.0, 2.0], 1.0), ValueError, r"beta must be in \[0, 1\)"),
     (lambda: stats.ema([1.0, 2.0], "0.9"), TypeError, "beta must be a number"),
@@ -76,6 +86,11 @@ def test_diverged_runs_are_masked_and_reshaped_by_seed():
     (lambda: stats.summarize_seeds([[1.0]], ["a"]), ValueError, "at least 2 seeds"),
     (lambda: stats.summarize_seeds([[1.0, np.nan]], ["a"]), ValueError, "finite"),
     (lambda: stats.summarize_seeds([[1.0, 2.0]], ["a", "b"]), ValueError, "shape"),
+    (lambda: stats.summarize_seeds(np.ones((2, 1)), ["a", "b"]), ValueError, "at least 2 seeds"),
+    (lambda: stats.summarize_seeds(np.ones((2, 3)), ["a"]), ValueError, "shape"),
+    (lambda: stats.summarize_seeds(np.array([[1.0, np.nan]]), ["a"]), ValueError, "finite"),
+    (lambda: stats.summarize_seeds(np.ones((2, 2)), ["a", "a"]), ValueError, "distinct"),
+    (lambda: stats.summarize_seeds(np.ones((1, 2)), ["a"]).value("b"), ValueError, "unknown label"),
     (lambda: stats.paired_difference([1.0], [2.0]), ValueError, "at least 2 seeds"),
     (lambda: stats.paired_difference([1.0, 2.0], [2.0]), ValueError, "one entry per seed"),
     (lambda: stats.by_seed(np.arange(5), 2), ValueError, "do not split into 2 seeds"),

@@ -8,19 +8,8 @@ import pytest
 from lib.core.data import Splits
 from lib.core.engine import train_grid
 from lib.core.evaluate import evaluate
-from lib.core.stats import summarize_seeds
 from lib.schedules import comparison as K
 from lib.schedules import policies as P
-
-
-def test_seed_summary():
-    values = np.array([[0.97, 0.96, 0.98], [0.95, 0.99, 0.96]])
-    summary = summarize_seeds(values, ["a", "b"])
-    assert summary.value("a") == pytest.approx(0.97)
-    assert summary.value("a", "std") == pytest.approx(0.01)          # sample sd of 0.96, 0.97, 0.98
-    assert summary.value("b", "spread") == pytest.approx(0.04)
-    assert summary.best == "a"
-    assert list(summary.wins_per_seed) == [2, 1]
 
 
 def test_seed_members_and_final_accuracy(toy_data):
@@ -90,11 +79,6 @@ def test_a_diverging_run_is_recorded(toy_data):
 
 
 BAD_INPUTS = [
-    (lambda: summarize_seeds(np.ones((2, 1)), ["a", "b"]), ValueError, "at least 2 seeds"),
-    (lambda: summarize_seeds(np.ones((2, 3)), ["a"]), ValueError, "shape"),
-    (lambda: summarize_seeds(np.array([[1.0, np.nan]]), ["a"]), ValueError, "finite"),
-    (lambda: summarize_seeds(np.ones((2, 2)), ["a", "a"]), ValueError, "distinct"),
-    (lambda: summarize_seeds(np.ones((1, 2)), ["a"]).value("b"), ValueError, "unknown label"),
     (lambda: K.seed_members({}, [0]), ValueError, "non-empty"),
     (lambda: K.seed_members({"a": {"lr": 0.1}}, [0, 0]), ValueError, "distinct"),
     (lambda: K.seed_members({"a": {"lr": 0.1, "init_seed": 3}}, [0]), ValueError, "other than"),

@@ -1,5 +1,4 @@
-"""lib.schedules.figures draw what the records and the schedulers hold; lib.style.seed_band draws
-the range over seeds and the chosen line."""
+"""lib.schedules.figures draw what the records and the schedulers hold."""
 from __future__ import annotations
 
 import matplotlib
@@ -23,22 +22,6 @@ def test_figures_draw_from_the_schedulers():
     fig2 = F.partial_sums_figure({"c": np.full(10, 0.1)})
     np.testing.assert_allclose(fig2.axes[0].lines[0].get_ydata(), 0.1 * np.arange(1, 11))
     plt.close("all")
-
-
-def test_seed_band_draws_the_range_and_the_chosen_line():
-    curves = np.array([[1.0, 2.0, 3.0], [3.0, 0.0, 5.0]])
-    fig, ax = plt.subplots()
-    style.seed_band(ax, np.arange(3), curves, label="mean", color="k")
-    style.seed_band(ax, np.arange(3), curves, label="seed 1", line=1)
-    np.testing.assert_allclose(ax.lines[0].get_ydata(), [2.0, 1.0, 4.0])
-    np.testing.assert_allclose(ax.lines[1].get_ydata(), [3.0, 0.0, 5.0])
-    band = ax.collections[0].get_paths()[0].vertices[:, 1]
-    assert band.min() == 0.0 and band.max() == 5.0
-    with pytest.raises(ValueError, match="line must be"):
-        style.seed_band(ax, np.arange(3), curves, label="x", line=2)
-    with pytest.raises(ValueError, match="shape"):
-        style.seed_band(ax, np.arange(4), curves, label="x")
-    plt.close(fig)
 
 
 def test_noisy_quadratic_figure_draws_the_record():

@@ -1,4 +1,4 @@
-"""lib.robbins_monro against known sums: harmonic numbers, ζ(2), ζ(4), linear growth."""
+"""lib.step_size.robbins_monro against known sums (harmonic numbers, ζ(2), ζ(4)) and the noisy quadratic against its exact recursion."""
 import math
 
 import numpy as np
@@ -41,6 +41,42 @@ def test_scaling_a_sequence_scales_the_sums_by_c_and_c_squared():
     scaled = rm.partial_sums(rm.sequence("1/k", 500, scale=5.0))
     np.testing.assert_allclose(scaled[0], 5 * base[0])
     np.testing.assert_allclose(scaled[1], 25 * base[1])
+
+
+def test_noisy_quadratic_matches_its_exact_expectation():
+    etas = np.concatenate([np.full(200, 0.3), 0.3 / (1 + 0.05 * np.arange(300))])
+    runs = 20_000
+    simulated = rm.noisy_quadratic_sgd(etas, curvature=2.0, noise=0.5, start=1.5, runs=runs, seed=3)
+    exact = rm.expected_quadratic_loss(etas, curvature=2.0, noise=0.5, start=1.5)
+    assert simulated[0] == exact[0] == pytest.approx(0.5 * 2.0 * 1.5**2)
+    # w_k is Gaussian, so L = λw²/2 has standard deviation sqrt(2) E[L]: 5 standard errors
+    np.testing.assert_array_less(np.abs(simulated - exact), 5 * math.sqrt(2 / runs) * exact)
+
+
+def test_the_noise_floor_is_the_fixed_point_of_the_expected_loss():
+    lr, h, sigma = 0.2, 1.5, 0.7
+    constant = rm.expected_quadratic_loss(np.full(4000, lr), curvature=h, noise=sigma, start=3.0)
+    floor = rm.noise_floor(lr, curvature=h, noise=sigma)
+    assert constant[-1] == pytest.approx(floor, rel=1e-9)
+    assert floor == pytest.approx(lr * sigma**2 / (2 * (2 - lr * h)))
+
+
+BAD_INPUTS = [
+    (lambda: rm.noisy_quadratic_sgd([0.1, -0.1]), ValueError, ">= 0"),
+    (lambda: rm.noisy_quadratic_sgd([0.1], runs=0), ValueError, "runs"),
+    (lambda: rm.noisy_quadratic_sgd([0.1], curvature=0.0), ValueError, "curvature"),
+    (lambda: rm.noisy_quadratic_sgd([0.1], start=float("inf")), ValueError, "start must be a finite number"),
+    (lambda: rm.expected_quadratic_loss([], noise=1.0), ValueError, "rates must hold at least 1 value"),
+    (lambda: rm.noise_floor(2.5, curvature=1.0), ValueError, "lr * curvature < 2"),
+    (lambda: rm.noise_floor(0.1, noise=-1.0), ValueError, "noise"),
+]
+
+
+@pytest.mark.parametrize("call, error, fragment", BAD_INPUTS, ids=[str(i) for i in range(len(BAD_INPUTS))])
+def test_bad_inputs_say_what_is_allowed(call, error, fragment):
+    with pytest.raises(error) as info:
+        call()
+    assert fragment in str(info.value)
 
 
 BAD_CALLS = [
