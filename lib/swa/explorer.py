@@ -1,0 +1,98 @@
+"""The cyclical-rate explorer: pick the cycle and the two rates of eq. (2), see what the average does.
+
+Every setting continues one checkpoint with :func:`lib.swa.plans.cyclical`
+(:func:`lib.swa.training.continue_run`, validation tracked) and draws
+:func:`lib.swa.figures.tracking_figure`.  Runs are kept, so each setting trains
+once; ``precompute=True`` trains every valid setting up front (the book does
+that under the full budget, so the sliders answer at once).  An invalid setting
+(:math:`\\alpha_2 > \\alpha_1`) shows its message instead of a traceback.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import ipywidgets as W
+
+from lib.core import checks
+from lib.core.data import Splits
+from lib.core.order import steps_per_epoch
+from lib.explorer import Explorer
+
+from . import figures
+from .plans import cyclical
+from .training import Checkpoint, SWARun, check_splits, continue_run
+
+
+class CyclicalExplorer(Explorer):
+    """Sliders for the cycle length :math:`c` and the rates :math:`\\alpha_1`, :math:`\\alpha_2` of cyclical SWA.
+
+    Args:
+        checkpoint (Checkpoint): every setting continues it (:func:`lib.swa.training.pretrain`).
+        data (Splits): training data, with the validation split the figure reads.
+        epochs (int): epochs each setting trains after the checkpoint, >= 1.
+        cycles (list[int]): the cycle lengths offered (updates); the middle one is the default.
+        alpha_1s, alpha_2s (list[float]): the rates offered; the default is the largest
+            :math:`\\alpha_1` (the last) and the smallest :math:`\\alpha_2` (the first).
+        precompute (bool): train every valid setting now. Default False.
+
+    Attributes:
+        results (dict[(int, float, float), SWARun]): the runs trained so far, by setting.
+
+    Raises:
+        TypeError: ``checkpoint`` or ``data`` of the wrong type.
+        ValueError: an empty list of options, or a cycle too long for one snapshot.
+    """
+
+    def __init__(self, checkpoint: Checkpoint, data: Splits, *, epochs: int, cycles: Sequence[int],
+                 alpha_1s: Sequence[float], alpha_2s: Sequence[float], precompute: bool = False):
+        if not isinstance(checkpoint, Checkpoint):
+            raise TypeError("checkpoint must be a lib.swa.training.Checkpoint (from pretrain)")
+        self.checkpoint, self.data = checkpoint, check_splits(data)
+        self.epochs = checks.integer(epochs, "epochs", minimum=1)
+        self.options = {}
+        for name, values in (("cycle", cycles), ("alpha_1", alpha_1s), ("alpha_2", alpha_2s)):
+            if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+                raise ValueError(f"{name} options must be a non-empty list")
+            self.options[name] = list(values)
+        self.per_epoch = steps_per_epoch(data.x_train.shape[0], checkpoint.batch_size)
+        for cycle in cycles:
+            cyclical(max(alpha_1s), min(alpha_2s), cycle).snapshot_steps(self.epochs * self.per_epoch)
+        self.results: dict[tuple[int, float, float], SWARun] = {}
+        if checks.flag(precompute, "precompute"):
+            for cycle in cycles:
+                for alpha_1 in alpha_1s:
+                    for alpha_2 in alpha_2s:
+                        if alpha_2 <= alpha_1:
+                            self.run_for(cycle, alpha_1, alpha_2)
+        super().__init__()
+
+    def run_for(self, cycle: int, alpha_1: float, alpha_2: float) -> SWARun:
+        """The run for one setting (trained on first use, then kept)."""
+        key = (cycle, alpha_1, alpha_2)
+        if key not in self.results:
+            plan = cyclical(alpha_1, alpha_2, cycle)
+            self.results[key] = continue_run(self.checkpoint, plan, self.data, epochs=self.epochs, track=True)
+        return self.results[key]
+
+    def controls(self):
+        cycles, alpha_1s, alpha_2s = self.options["cycle"], self.options["alpha_1"], self.options["alpha_2"]
+        self.cycle = W.SelectionSlider(
+            options=[(f"{c} step{'s' if c != 1 else ''} ({c / self.per_epoch:.2g} epoch)", c) for c in cycles],
+            value=cycles[len(cycles) // 2], description="cycle c", continuous_update=False)
+        self.alpha_1 = W.SelectionSlider(options=[(f"{a:g}", a) for a in alpha_1s], value=alpha_1s[-1],
+                                         description="α₁", continuous_update=False)
+        self.alpha_2 = W.SelectionSlider(options=[(f"{a:g}", a) for a in alpha_2s], value=alpha_2s[0],
+                                         description="α₂", continuous_update=False)
+        return [{"cycle": self.cycle, "alpha_1": self.alpha_1, "alpha_2": self.alpha_2}]
+
+    def compute(self, cycle: int, alpha_1: float, alpha_2: float) -> SWARun:
+        return self.run_for(cycle, alpha_1, alpha_2)
+
+    def draw(self, result: SWARun):
+        return figures.tracking_figure(result)
+
+    def describe(self, result: SWARun) -> str:
+        plan = result.plan
+        return (f"{len(result.snapshot_steps)} cycles of {plan.every} steps, rate falling from "
+                f"{plan.alpha_1:g} to {plan.alpha_2:g} in each."
+                + (f" The run diverged at step {result.diverged_at}." if result.diverged else ""))
