@@ -182,6 +182,25 @@ def rates(values, name: str = "rates", *, minimum_count: int = 1, distinct: bool
     return array
 
 
+def values(values, name: str, *, minimum_count: int = 1) -> np.ndarray:
+    """``values`` (a number, a list or an array) as a flat float64 array of finite numbers
+    (coordinates, interpolation weights alpha), at least ``minimum_count`` of them.
+
+    Raises:
+        TypeError: not numbers.
+        ValueError: fewer than ``minimum_count``, or a value that is NaN or infinite.
+    """
+    try:
+        array = np.asarray(values, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a sequence of numbers, got {values!r}") from None
+    if array.size < minimum_count:
+        raise ValueError(f"{name} must hold at least {minimum_count} number(s), got {array.size}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} must be finite numbers, got {array[~np.isfinite(array)][0]}")
+    return array
+
+
 def integers(values, name: str, *, minimum: int | None = None, minimum_count: int = 1,
              distinct: bool = False) -> tuple[int, ...]:
     """``values`` as a tuple of ints (seeds, batch sizes, milestones), each >= ``minimum``.
@@ -236,12 +255,15 @@ def function(value, name: str, signature: str) -> Any:
     return value
 
 
-def splits(data, name: str = "data", *, validation: bool = False, test: bool = False):
-    """``data``, which must be a :class:`lib.core.data.Splits` (with a validation or test split when asked).
+def splits(data, name: str = "data", *, validation: bool = False, test: bool = False,
+           classification: bool = False):
+    """``data``, which must be a :class:`lib.core.data.Splits` (with a validation or test split, or
+    integer class labels, when asked).
 
     Raises:
         TypeError: ``data`` is not ``Splits``.
-        ValueError: a split that is asked for is missing.
+        ValueError: a split that is asked for is missing, or (``classification``) the
+            training labels are not int64 class labels.
     """
     from .data import Splits
 
@@ -250,6 +272,8 @@ def splits(data, name: str = "data", *, validation: bool = False, test: bool = F
     for wanted, part, what in ((validation, "x_val", "validation"), (test, "x_test", "test")):
         if wanted and getattr(data, part) is None:
             raise ValueError(f"{name} needs a {what} split, and has none")
+    if classification and data.y_train.dtype != torch.int64:
+        raise ValueError(f"{name}.y_train must hold int64 class labels for a classifier, got {data.y_train.dtype}")
     return data
 
 

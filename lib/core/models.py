@@ -111,6 +111,12 @@ def small_cnn(init_seed: int = 0, *, channels: int = 8, batch_norm: bool = True)
     return xavier_init_(SmallCNN(channels, batch_norm), init_seed)
 
 
+def has_batch_norm(model: nn.Module) -> bool:
+    """True when ``model`` holds a batch-norm layer (running statistics that a change of weights,
+    an average say, leaves stale)."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
 #: Model factories by name: each takes ``init_seed`` and returns a fresh module.
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "textbook": textbook_mlp, "relu": relu_mlp, "cnn": small_cnn,

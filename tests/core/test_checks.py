@@ -82,3 +82,20 @@ def test_splits_are_checked_with_the_splits_asked_for():
         checks.splits((x, y))
     with pytest.raises(ValueError, match="data needs a test split"):
         checks.splits(data, test=True)
+
+
+def test_values_and_classification_splits():
+    import torch
+    from lib.core.data import Splits
+
+    assert list(checks.values([0.5, -1], "alphas")) == [0.5, -1.0]
+    assert list(checks.values(np.float32(2.0), "alphas")) == [2.0]
+    with pytest.raises(ValueError, match="alphas must hold at least 1 number"):
+        checks.values([], "alphas")
+    with pytest.raises(ValueError, match="alphas must be finite numbers, got nan"):
+        checks.values([0.0, np.nan], "alphas")
+    with pytest.raises(TypeError, match="alphas must be a sequence of numbers"):
+        checks.values(["a"], "alphas")
+    regression = Splits(torch.zeros(3, 1), torch.zeros(3, 1))
+    with pytest.raises(ValueError, match="data.y_train must hold int64 class labels"):
+        checks.splits(regression, classification=True)

@@ -97,3 +97,10 @@ def test_budget_switch(monkeypatch):
     monkeypatch.setenv("LR_BOOK_BUDGET", "medium")
     with pytest.raises(ValueError, match="allowed: quick, full"):
         budget.current()
+
+
+def test_has_batch_norm_finds_the_layers_anywhere():
+    from lib.core.models import has_batch_norm
+
+    assert has_batch_norm(small_cnn(0, batch_norm=True))
+    assert not has_batch_norm(small_cnn(0, batch_norm=False)) and not has_batch_norm(textbook_mlp(0))
