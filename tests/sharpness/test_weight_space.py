@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from lib import weight_space as WS
-from lib.models import mlp, small_cnn
+from lib.core.models import mlp, small_cnn
+from lib.sharpness import weight_space as WS
 
 
 def linear_regression(weights, seed=0):
@@ -107,30 +107,34 @@ def test_weight_distance_is_the_euclidean_norm_of_the_difference():
     assert WS.weight_distance(a, a) == 0.0
 
 
-def test_parametric_figure_and_explorer_run_headless_and_reject_a_pair_of_equal_sizes():
-    import matplotlib
-    matplotlib.use("Agg")
+def test_losses_along_random_directions_are_lines_along_seeded_filter_normalised_directions():
+    net = mlp((3, 4, 2), ("tanh",), init_seed=0)
     g = torch.Generator().manual_seed(0)
-    x, y = torch.randn(30, 5, generator=g), torch.randint(0, 3, (30,), generator=g)
-    trained = []
-    bank = WS.SolutionBank(train=lambda b: trained.append(b) or mlp((5, 4, 3), ("tanh",), init_seed=b),
-                           measure=lambda m: {"top_eigenvalue": 1.0, "trace": 2.0, "keskar_full_1e-03": 3.0})
-    bank.add(8, mlp((5, 4, 3), ("tanh",), init_seed=8))
-    explorer = WS.BatchSizeExplorer(bank, [8, 64], {"train": (x, y)}, alphas=[0.0, 0.5, 1.0])
-    assert trained == [64]  # the cached network is reused, the missing one trained once
-    assert "batch 8" in explorer.table.value and "3" in explorer.table.value
-    explorer.large.value = 8
-    assert "two different batch sizes" in explorer.message.value
-    curves = WS.parametric_curves(bank.model(8), bank.model(64), [0.0, 1.0], {"train": (x, y)})
-    fig = WS.parametric_figure([0.0, 1.0], curves)
-    assert len(fig.axes) == 2
+    x, y = torch.randn(10, 3, generator=g), torch.randint(0, 2, (10,), generator=g)
+    alphas = [-0.5, 0.0, 0.5]
+    rows = WS.losses_along_random_directions(net, alphas, x, y, directions=2)
+    assert rows.shape == (2, 3)
+    for d in range(2):
+        direction = WS.filter_normalized_direction(net, seed=d)
+        for k, alpha in enumerate(alphas):
+            moved = mlp((3, 4, 2), ("tanh",), init_seed=0)
+            with torch.no_grad():
+                for name, p in moved.named_parameters():
+                    p.add_(alpha * direction[name])
+                expected = float(nn.functional.cross_entropy(moved(x), y))
+            assert rows[d, k] == pytest.approx(expected, rel=1e-5)
 
 
-def test_a_bank_without_a_trainer_names_what_it_has():
-    bank = WS.SolutionBank()
-    bank.add(256, mlp((5, 4, 3), ("tanh",), init_seed=0))
-    with pytest.raises(ValueError, match="available: 256"):
-        bank.model(512)
+def test_parametric_curves_interpolate_on_every_split():
+    a, b = mlp((5, 7, 3), ("relu",), init_seed=1), mlp((5, 7, 3), ("relu",), init_seed=2)
+    g = torch.Generator().manual_seed(0)
+    splits = {"train": (torch.randn(20, 5, generator=g), torch.randint(0, 3, (20,), generator=g)),
+              "test": (torch.randn(10, 5, generator=g), torch.randint(0, 3, (10,), generator=g))}
+    curves = WS.parametric_curves(a, b, [0.0, 0.5, 1.0], splits)
+    assert list(curves) == ["train", "test"]
+    for name, (x, y) in splits.items():
+        expected = WS.interpolate(a, b, [0.0, 0.5, 1.0], x, y)
+        assert np.array_equal(curves[name][0], expected[0]) and np.array_equal(curves[name][1], expected[1])
 
 
 def empty():
@@ -146,8 +150,8 @@ DIRECTION = WS.filter_normalized_direction(NET, seed=0)
 
 @pytest.mark.parametrize("call, error, message", [
     (lambda: WS.filter_normalized_direction(empty(), 0), ValueError, "no parameters"),
-    (lambda: WS.filter_normalized_direction("net", 0), TypeError, "torch.nn.Module"),
-    (lambda: WS.filter_normalized_direction(NET, -1), ValueError, "seed must be"),
+    (lambda: WS.filter_normalized_direction("net", 0), TypeError, "model must be an nn.Module"),
+    (lambda: WS.filter_normalized_direction(NET, -1), ValueError, "seed must be an int >= 0"),
     (lambda: WS.losses_along_line(NET, {"0.weight": DIRECTION["0.weight"]}, [0.0], X, Y), ValueError,
      "parameter names and shapes"),
     (lambda: WS.losses_along_line(NET, [1.0], [0.0], X, Y), TypeError, "direction must be a dict"),
@@ -155,17 +159,15 @@ DIRECTION = WS.filter_normalized_direction(NET, seed=0)
     (lambda: WS.losses_along_line(NET, DIRECTION, [0.0, float("nan")], X, Y), ValueError, "finite"),
     (lambda: WS.losses_along_line(NET, DIRECTION, ["a"], X, Y), TypeError, "sequence of numbers"),
     (lambda: WS.losses_along_line(NET, DIRECTION, [0.0], X, Y, loss="hinge"), ValueError, "unknown loss"),
-    (lambda: WS.losses_along_line(NET, DIRECTION, [0.0], X, Y, chunk=0), ValueError, "chunk must be"),
+    (lambda: WS.losses_along_line(NET, DIRECTION, [0.0], X, Y, chunk=0), ValueError, "chunk must be an int >= 1"),
     (lambda: WS.losses_along_line(NET, DIRECTION, [0.0], X, Y[:1]), ValueError, "same number"),
-    (lambda: WS.interpolate(NET, NET, [0.0], X.numpy(), Y), TypeError, "must be torch.Tensors"),
+    (lambda: WS.interpolate(NET, NET, [0.0], X.numpy(), Y), TypeError, "x must be a torch.Tensor"),
     (lambda: WS.interpolate(NET, OTHER, [0.0], X, Y), ValueError, "same architecture"),
     (lambda: WS.interpolate(NET, empty(), [0.0], X, Y), ValueError, "no parameters"),
     (lambda: WS.weight_distance(NET, OTHER), ValueError, "same architecture"),
-    (lambda: WS.weight_distance(NET, None), TypeError, "torch.nn.Module"),
-    (lambda: WS.SolutionBank(train=3), TypeError, "train must be callable"),
-    (lambda: WS.SolutionBank().add(0, NET), ValueError, "batch size must be"),
-    (lambda: WS.SolutionBank().add(8, empty()), ValueError, "no parameters"),
-    (lambda: WS.BatchSizeExplorer(WS.SolutionBank(), [8], {}), ValueError, "at least two batch sizes"),
+    (lambda: WS.weight_distance(NET, None), TypeError, "model_b must be an nn.Module"),
+    (lambda: WS.losses_along_random_directions(NET, [0.0], X, Y, directions=0), ValueError,
+     "directions must be an int >= 1"),
     (lambda: WS.parametric_curves(NET, NET, [0.0], {}), ValueError, "non-empty dict"),
 ])
 def test_bad_input_is_rejected_with_a_clear_message(call, error, message):
