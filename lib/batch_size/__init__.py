@@ -1,0 +1,22 @@
+"""Section 4: learning rate x batch size, the gradient noise scale and the critical batch size.
+
+The textbook (its section 12.3.4) compares learning rates at batch sizes 32 and
+16 and concludes that the best rate depends on the batch size; it states the
+linear and the square-root scaling rules.  McCandlish et al. (2018) explain the
+dependence through the gradient noise scale.  The modules, in reading order:
+
+illustration     the textbook's rates, winners and numeric illustration, recomputed with the gradient
+rate_grid        one batch size: a grid of rates x seeds (x warm-up) trained at once, and read
+batch_sweep      every batch size: the grids together, best rates, the target every batch size reaches
+scaling_rules    the linear and square-root rules, local slopes, which rule a slope is nearest to
+gradient_noise   B_simple: batch and per-example gradients, the two estimators, the best step eps_opt(B)
+noise_tracker    B_simple measured along a training run by both estimators
+synthetic        the ground truth: a linear regression's exact G and Sigma against both estimators
+critical_batch   steps and examples to a target, McCandlish et al.'s S-E hyperbola and eps_opt fits
+study            the section's experiment (the sweep with the tracker riding along) and its conclusions
+settings         the experiment's sizes under the quick and the full budget
+figures          the section's figures, drawn from the records above
+explorer         ScalingExplorer: a batch size and a rate over the cached sweep
+
+``_checks`` holds the few argument checks :mod:`lib.core.checks` lacks.
+"""

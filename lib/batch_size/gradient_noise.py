@@ -1,0 +1,311 @@
+"""The gradient noise scale of McCandlish et al. (2018): how noisy a mini-batch gradient is.
+
+A mini-batch gradient is the mean of ``B`` per-example gradients :math:`g_i`.
+With :math:`G = \\mathbb E[g_i]` the true gradient and
+:math:`\\Sigma = \\operatorname{Cov}[g_i]` the per-example covariance, the
+batch gradient :math:`G_B` satisfies
+
+.. math:: \\mathbb E\\,|G_B|^2 = |G|^2 + \\operatorname{tr}(\\Sigma)/B ,
+
+so noise and signal are equal at the batch size
+
+.. math:: B_{\\rm simple} = \\operatorname{tr}(\\Sigma) / |G|^2 ,
+
+McCandlish et al.'s *simple noise scale* (their :math:`B_{\\rm noise} =
+\\operatorname{tr}(H\\Sigma)/G^\\top H G` with the Hessian :math:`H` replaced by
+the identity).  Their model of one SGD step on a quadratic gives the best step
+size at batch size :math:`B`,
+
+.. math:: \\epsilon_{\\rm opt}(B) = \\frac{\\epsilon_{\\max}}{1 + B_{\\rm noise}/B},
+
+(:func:`optimal_step`): linear in :math:`B` for :math:`B \\ll B_{\\rm noise}`,
+flat at :math:`\\epsilon_{\\max}` for :math:`B \\gg B_{\\rm noise}`.
+
+Two estimators of :math:`B_{\\rm simple}`:
+
+* **two batch sizes** (their Appendix A.1): the squared norms of gradients
+  measured at :math:`B_{\\rm small} < B_{\\rm big}` give unbiased estimates of
+  :math:`|G|^2` and :math:`\\operatorname{tr}\\Sigma` (:func:`two_batch_estimates`);
+  each is smoothed by its own bias-corrected moving average
+  (:func:`lib.core.stats.ema`) before the ratio is taken
+  (:func:`smoothed_b_simple`), because the ratio of two noisy estimates is
+  biased and the |G|^2 estimate of a single pair can be negative;
+* **per-example gradients** (:func:`per_example_statistics`): ``torch.func.vmap``
+  over ``torch.func.grad`` of a one-example loss gives every :math:`g_i` of a
+  sample at once; their mean and scatter give the two quantities directly.
+
+:mod:`lib.batch_size.noise_tracker` runs both during training;
+:mod:`lib.batch_size.synthetic` checks both against a closed form.
+
+The losses are the registry's (:mod:`lib.core.losses`), the ones the grid engine trains with.
+This :math:`B_{\\rm simple}` is a batch size; it is not the SGD noise scale
+:math:`g = \\epsilon N/B` of Smith and Le, which section 5 uses.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call, grad, grad_and_value, vmap
+
+from lib.core import checks, losses, stats
+from lib.core.params import parameters
+
+from ._checks import batch_size_array, two_batch_sizes
+
+
+# --------------------------------------------------------------------------- gradients
+
+def _weights(model: nn.Module, params: dict | None) -> dict[str, torch.Tensor]:
+    """The weights to differentiate at: ``params``, or the model's own (detached)."""
+    checks.module(model)
+    return parameters(model) if params is None else parameters(params, "params")
+
+
+def batch_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, loss: str = "cross_entropy",
+                   params: dict | None = None) -> torch.Tensor:
+    """The gradient of the mean loss over the batch (x, y), flattened to one vector.
+
+    Args:
+        model (nn.Module): the architecture (and, without ``params``, the weights).
+        x (Tensor, (B, ...)): inputs.  y (Tensor, (B,) or (B, C)): targets.
+        loss (str): a name in :data:`lib.core.losses.LOSSES`. Default ``"cross_entropy"``.
+        params (dict, optional): name -> tensor weights used instead of the model's own,
+            via ``torch.func.functional_call``; the model itself is not modified.
+
+    Returns:
+        Tensor (P,): the gradient, parameters in ``named_parameters()`` order.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``, ``x``/``y`` not tensors,
+            ``params`` not a dict of tensors.
+        ValueError: an unknown loss; ``x`` and ``y`` of different lengths.
+    """
+    mean = losses.get(loss).mean
+    checks.tensors(x, y)
+    params = _weights(model, params)
+
+    def mean_loss(p):
+        return mean(functional_call(model, p, (x,)), y)
+
+    gradients = grad(mean_loss)(params)
+    return torch.cat([g.reshape(-1) for g in gradients.values()])
+
+
+def _per_example(model, params, x, y, mean):
+    """(gradients {name: (n, ...)}, losses (n,)) of the n examples, by ``vmap`` over a one-example loss."""
+    def one_example(p, xi, yi):
+        return mean(functional_call(model, p, (xi.unsqueeze(0),)), yi.unsqueeze(0))
+
+    return vmap(grad_and_value(one_example), in_dims=(None, 0, 0))(params, x, y)
+
+
+def per_example_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, loss: str = "cross_entropy",
+                          params: dict | None = None) -> torch.Tensor:
+    """Every example's gradient.
+
+    ``torch.func.grad`` differentiates the loss of *one* example with respect to
+    the parameters and ``torch.func.vmap`` maps that over the batch axis, so the
+    n gradients come out of one batched computation instead of n backward passes.
+    Arguments as :func:`batch_gradient`.
+
+    Returns:
+        Tensor (n, P): row i is example i's gradient.
+
+    Raises:
+        As :func:`batch_gradient`.
+    """
+    mean = losses.get(loss).mean
+    checks.tensors(x, y)
+    params = _weights(model, params)
+    gradients, _ = _per_example(model, params, x, y, mean)
+    return torch.cat([g.reshape(x.shape[0], -1) for g in gradients.values()], dim=1)
+
+
+@dataclass(frozen=True)
+class GradientStatistics:
+    """Estimates of :math:`|G|^2` and :math:`\\operatorname{tr}\\Sigma`, and their ratio :math:`B_{\\rm simple}`.
+
+    Attributes:
+        g_squared (float): :math:`|G|^2`.
+        trace_sigma (float): :math:`\\operatorname{tr}\\Sigma`.
+        examples (int): examples (or draws) the estimate used; 0 for an exact value.
+        loss (float): mean loss over the examples used, where known (else NaN).
+    """
+
+    g_squared: float
+    trace_sigma: float
+    examples: int = 0
+    loss: float = float("nan")
+
+    @property
+    def b_simple(self) -> float:
+        """:math:`\\operatorname{tr}\\Sigma / |G|^2`; NaN when the |G|^2 estimate is not positive."""
+        return self.trace_sigma / self.g_squared if self.g_squared > 0 else float("nan")
+
+
+def per_example_statistics(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, loss: str = "cross_entropy",
+                           params: dict | None = None, mean_gradient: torch.Tensor | None = None,
+                           chunk: int = 512) -> GradientStatistics:
+    """:math:`|G|^2` and :math:`\\operatorname{tr}\\Sigma` from the n per-example gradients of (x, y).
+
+    Without ``mean_gradient`` both come from the sample alone, unbiased for
+    examples drawn independently.  With :math:`\\bar g` the mean of
+    :math:`g_1, \\dots, g_n`:
+
+    .. math::
+        \\widehat{\\operatorname{tr}\\Sigma} = \\frac{1}{n-1}\\sum_i |g_i - \\bar g|^2
+        = \\frac{\\sum_i |g_i|^2 - n|\\bar g|^2}{n-1}, \\qquad
+        \\widehat{|G|^2} = |\\bar g|^2 - \\widehat{\\operatorname{tr}\\Sigma}/n
+
+    (the second because :math:`\\mathbb E|\\bar g|^2 = |G|^2 + \\operatorname{tr}\\Sigma/n`).
+    When the true mean gradient :math:`G` is known (for a finite training set:
+    the gradient of the loss over all of it, ``mean_gradient``), it is used
+    as is, and :math:`\\operatorname{tr}\\Sigma = \\mathbb E|g|^2 - |G|^2` with
+    :math:`\\mathbb E|g|^2` estimated by the sample mean of :math:`|g_i|^2`.
+
+    Args:
+        model, x, y, loss, params: as :func:`batch_gradient`; n = len(x) >= 2.
+        mean_gradient (Tensor (P,), optional): the exact :math:`G` (from :func:`batch_gradient`
+            over the whole training set).
+        chunk (int): examples whose gradients are held at once (memory, not the result). Default 512.
+
+    Returns:
+        GradientStatistics: with ``examples`` = n and ``loss`` the mean loss of the sample.
+
+    Raises:
+        TypeError: as :func:`batch_gradient`; ``chunk`` not an int.
+        ValueError: fewer than 2 examples; ``chunk`` < 1; a ``mean_gradient`` that is
+            not a flat tensor of the P parameters.
+    """
+    mean = losses.get(loss).mean
+    checks.tensors(x, y, minimum=2)
+    chunk = checks.int_at_least(chunk, "chunk")
+    n = x.shape[0]
+    params = _weights(model, params)
+    size = sum(p.numel() for p in params.values())
+    if mean_gradient is not None:
+        if not isinstance(mean_gradient, torch.Tensor) or mean_gradient.shape != (size,):
+            raise ValueError(f"mean_gradient must be a flat tensor of the {size} parameters "
+                             f"(from batch_gradient), got {getattr(mean_gradient, 'shape', mean_gradient)!r}")
+    total = {name: torch.zeros_like(p, dtype=torch.float64) for name, p in params.items()}
+    squared_norms = 0.0
+    loss_sum = 0.0
+    with torch.no_grad():
+        for start in range(0, n, chunk):
+            gradients, example_losses = _per_example(model, params, x[start:start + chunk],
+                                                     y[start:start + chunk], mean)
+            for name, g in gradients.items():                       # g: (chunk, *shape of the parameter)
+                total[name] += g.sum(0, dtype=torch.float64)
+                squared_norms += float((g * g).sum(dtype=torch.float64))
+            loss_sum += float(example_losses.sum(dtype=torch.float64))
+    if mean_gradient is not None:
+        g_squared = float(mean_gradient.double().pow(2).sum())
+        return GradientStatistics(g_squared=g_squared, trace_sigma=squared_norms / n - g_squared,
+                                  examples=n, loss=loss_sum / n)
+    mean_sq = sum(float((t / n).pow(2).sum()) for t in total.values())
+    trace = (squared_norms - n * mean_sq) / (n - 1)
+    return GradientStatistics(g_squared=mean_sq - trace / n, trace_sigma=trace, examples=n, loss=loss_sum / n)
+
+
+# --------------------------------------------------------------------------- two batch sizes
+
+def two_batch_estimates(small_sq_norm, big_sq_norm, b_small: int, b_big: int) -> tuple[np.ndarray, np.ndarray]:
+    """McCandlish et al.'s unbiased estimates from gradient norms at two batch sizes (their Appendix A.1).
+
+    From :math:`\\mathbb E|G_B|^2 = |G|^2 + \\operatorname{tr}\\Sigma/B` at
+    :math:`B_{\\rm small}` and :math:`B_{\\rm big}`:
+
+    .. math::
+        |\\mathcal G|^2 = \\frac{B_{\\rm big}|G_{B_{\\rm big}}|^2 - B_{\\rm small}|G_{B_{\\rm small}}|^2}
+                              {B_{\\rm big} - B_{\\rm small}}, \\qquad
+        \\mathcal S = \\frac{|G_{B_{\\rm small}}|^2 - |G_{B_{\\rm big}}|^2}{1/B_{\\rm small} - 1/B_{\\rm big}} .
+
+    Args:
+        small_sq_norm, big_sq_norm (array-like, (T,)): squared gradient norms at the two batch sizes.
+        b_small, b_big (int): the batch sizes (examples), ``b_small < b_big``.
+
+    Returns:
+        (g_squared, trace_sigma): two float64 arrays (T,), one estimate per pair of norms.
+
+    Raises:
+        TypeError: a batch size that is not an int.
+        ValueError: batch sizes < 1 or not increasing; norms of different or zero
+            length, negative or not finite.
+    """
+    b_small, b_big = two_batch_sizes(b_small, b_big)
+    small = np.atleast_1d(np.asarray(small_sq_norm, dtype=np.float64))
+    big = np.atleast_1d(np.asarray(big_sq_norm, dtype=np.float64))
+    if small.shape != big.shape or small.ndim != 1 or small.size == 0:
+        raise ValueError(f"small_sq_norm and big_sq_norm must be equally long non-empty sequences, "
+                         f"got shapes {small.shape} and {big.shape}")
+    if not (np.isfinite(small).all() and np.isfinite(big).all()) or (small < 0).any() or (big < 0).any():
+        raise ValueError("squared norms must be finite and >= 0")
+    g_squared = (b_big * big - b_small * small) / (b_big - b_small)
+    trace = (small - big) / (1.0 / b_small - 1.0 / b_big)
+    return g_squared, trace
+
+
+def smoothed_b_simple(g_squared, trace_sigma, decay: float) -> np.ndarray:
+    """:math:`B_{\\rm simple}` as the ratio of the two separately smoothed estimates.
+
+    Each series goes through the bias-corrected moving average
+    :func:`lib.core.stats.ema` with factor ``decay`` (0: no smoothing), then
+    :math:`\\overline{\\mathcal S}_t / \\overline{|\\mathcal G|^2}_t` is taken
+    (McCandlish et al., Appendix A.1).
+
+    Args:
+        g_squared, trace_sigma (array-like, (T,)): per-measurement estimates
+            (from :func:`two_batch_estimates`).
+        decay (float): the moving average's factor in [0, 1).
+
+    Returns:
+        ndarray (T,): the smoothed ratio, NaN where the smoothed :math:`|G|^2` <= 0.
+
+    Raises:
+        TypeError: ``decay`` is not a number.
+        ValueError: ``decay`` outside [0, 1); series of different or zero length, or not finite.
+    """
+    decay = checks.fraction(decay, "decay")
+    g_squared = np.asarray(g_squared, dtype=np.float64)
+    trace_sigma = np.asarray(trace_sigma, dtype=np.float64)
+    if g_squared.shape != trace_sigma.shape or g_squared.ndim != 1 or g_squared.size == 0:
+        raise ValueError(f"g_squared and trace_sigma must be equally long non-empty 1-D sequences, "
+                         f"got shapes {g_squared.shape} and {trace_sigma.shape}")
+    g_smooth = stats.ema(g_squared, decay)
+    trace_smooth = stats.ema(trace_sigma, decay)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(g_smooth > 0, trace_smooth / g_smooth, np.nan)
+
+
+# --------------------------------------------------------------------------- the best step
+
+def optimal_step(batch_size, eps_max: float, b_noise: float):
+    """McCandlish et al.'s best step of SGD at batch size B: :math:`\\epsilon_{\\max} / (1 + B_{\\rm noise}/B)`.
+
+    On a quadratic loss with Hessian :math:`H`, one step of size :math:`\\epsilon`
+    along the noisy gradient :math:`G_B` lowers the loss in expectation the most at
+    :math:`\\epsilon_{\\rm opt}(B) = \\epsilon_{\\max}/(1 + B_{\\rm noise}/B)`, with
+    :math:`\\epsilon_{\\max} = |G|^2/G^\\top H G` and
+    :math:`B_{\\rm noise} = \\operatorname{tr}(H\\Sigma)/G^\\top H G`
+    (McCandlish et al. 2018, section 2).
+
+    Args:
+        batch_size (float or array-like): batch sizes B (examples) > 0.
+        eps_max (float): the best step without noise (per update), > 0.
+        b_noise (float): the noise scale (examples), > 0.
+
+    Returns:
+        float, or ndarray of ``batch_size``'s shape: the best step at each B.
+
+    Raises:
+        TypeError: ``eps_max`` or ``b_noise`` is not a number.
+        ValueError: any of them is not finite and > 0.
+    """
+    eps_max = checks.positive(eps_max, "eps_max")
+    b_noise = checks.positive(b_noise, "b_noise")
+    b = batch_size_array(batch_size)
+    result = eps_max / (1.0 + b_noise / b)
+    return float(result) if result.ndim == 0 else result
