@@ -47,4 +47,11 @@ def test_requirements_install_lib_editable_and_the_test_tools():
     assert "-e ." in requirements
     names = {re.split(r"[<>=!\s]", line)[0].lower() for line in requirements if line and line[0].isalpha()}
     assert {"jupyter-book", "torch-lr-finder", "playwright", "pytest", "sphinx-mathjax-offline"} <= names
-    assert 'packages = ["lib"]' in (ROOT / "pyproject.toml").read_text()
+    # a non-editable install (Colab's pip install git+...) must ship every subpackage of lib
+    import tomllib
+    from setuptools import find_packages
+
+    find = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    shipped = set(find_packages(str(ROOT), include=find["include"]))
+    on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "lib").rglob("__init__.py")}
+    assert shipped == on_disk and {"lib", "lib.core", "lib.swa"} <= shipped

@@ -89,7 +89,7 @@ BAD_CALLS = [
     (lambda: style.series_color(-1), ValueError),
     (lambda: style.lr_axis(plt.gca(), "z"), ValueError),
     (lambda: style.new_figure(0), ValueError),
-    (lambda: style.batch_color(0), ValueError),
+    (lambda: style.batch_color(0), ValueError),       # the batch colours section 4 and 5 figures use
     (lambda: style.batch_color("16"), TypeError),
     (lambda: style.plain_log(plt.gca(), "z"), ValueError),
     (lambda: style.seed_band(plt.gca(), [0, 1], [[1.0, 2.0, 3.0]], label="x"), ValueError),

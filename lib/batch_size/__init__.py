@@ -17,6 +17,4 @@ study            the section's experiment (the sweep with the tracker riding alo
 settings         the experiment's sizes under the quick and the full budget
 figures          the section's figures, drawn from the records above
 explorer         ScalingExplorer: a batch size and a rate over the cached sweep
-
-``_checks`` holds the few argument checks :mod:`lib.core.checks` lacks.
 """

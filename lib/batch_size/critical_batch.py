@@ -28,7 +28,6 @@ from scipy import optimize
 
 from lib.core import checks
 
-from ._checks import batch_series
 from .gradient_noise import optimal_step
 
 
@@ -150,7 +149,7 @@ def fit_steps_examples(batch_sizes, steps) -> StepsExamplesFit:
         ValueError: fewer than 3 batch sizes, values not > 0, batch sizes not
             increasing, lengths that differ.
     """
-    b, s = batch_series(batch_sizes, steps, "steps")
+    b, s = checks.batch_series(batch_sizes, steps, "steps")
     if b.size < 3:
         raise ValueError(f"fitting two parameters needs at least 3 batch sizes, got {b.size}")
     design = np.column_stack([np.ones_like(b), 1.0 / b])
@@ -205,7 +204,7 @@ def fit_optimal_step(batch_sizes, rates, b_noise: float | None = None) -> Optima
         ValueError: fewer than 3 batch sizes for a free fit, values not > 0, batch
             sizes not increasing, lengths that differ.
     """
-    b, r = batch_series(batch_sizes, rates, "rates")
+    b, r = checks.batch_series(batch_sizes, rates, "rates")
     if b_noise is not None:
         b_noise = checks.positive(b_noise, "b_noise")
         eps_max = float(np.exp(np.mean(np.log(r * (1.0 + b_noise / b)))))

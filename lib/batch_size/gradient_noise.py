@@ -53,7 +53,6 @@ from torch.func import functional_call, grad, grad_and_value, vmap
 from lib.core import checks, losses, stats
 from lib.core.params import parameters
 
-from ._checks import batch_size_array, two_batch_sizes
 
 
 # --------------------------------------------------------------------------- gradients
@@ -235,7 +234,7 @@ def two_batch_estimates(small_sq_norm, big_sq_norm, b_small: int, b_big: int) ->
         ValueError: batch sizes < 1 or not increasing; norms of different or zero
             length, negative or not finite.
     """
-    b_small, b_big = two_batch_sizes(b_small, b_big)
+    b_small, b_big = checks.two_batch_sizes(b_small, b_big)
     small = np.atleast_1d(np.asarray(small_sq_norm, dtype=np.float64))
     big = np.atleast_1d(np.asarray(big_sq_norm, dtype=np.float64))
     if small.shape != big.shape or small.ndim != 1 or small.size == 0:
@@ -306,6 +305,6 @@ def optimal_step(batch_size, eps_max: float, b_noise: float):
     """
     eps_max = checks.positive(eps_max, "eps_max")
     b_noise = checks.positive(b_noise, "b_noise")
-    b = batch_size_array(batch_size)
+    b = checks.positive_values(batch_size, "batch_size")
     result = eps_max / (1.0 + b_noise / b)
     return float(result) if result.ndim == 0 else result

@@ -21,7 +21,6 @@ from lib.core.data import Splits
 from lib.core.device import seeded_generator
 from lib.core.models import build_model
 
-from ._checks import two_batch_sizes
 from .gradient_noise import (GradientStatistics, batch_gradient, per_example_statistics, smoothed_b_simple,
                              two_batch_estimates)
 
@@ -164,7 +163,7 @@ class NoiseScaleTracker:
         n = data.x_train.shape[0]
         self.member = checks.int_at_least(member, "member", 0)
         self.loss = losses.get(loss).name
-        self.b_small, self.b_big = two_batch_sizes(b_small, b_big)
+        self.b_small, self.b_big = checks.two_batch_sizes(b_small, b_big)
         checks.batch_size(self.b_big, n, "b_big")
         self.every = checks.int_at_least(every, "every")
         self.exact_examples = checks.integer(exact_examples, "exact_examples", minimum=2, maximum=n)

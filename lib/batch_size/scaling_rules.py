@@ -17,7 +17,6 @@ import numpy as np
 
 from lib.core import checks
 
-from ._checks import batch_series, batch_size_array
 
 #: The rules by the lowest slope that still counts as theirs: nearest of 1, 1/2 and 0.
 SCALING_RULES = ((0.75, "linear"), (0.25, "square-root"), (-np.inf, "flat"))
@@ -47,7 +46,7 @@ def scaled_rate(batch_size, base_batch: float, base_rate: float, power: float):
     base_batch = checks.positive(base_batch, "base_batch")
     base_rate = checks.positive(base_rate, "base_rate")
     power = checks.non_negative(power, "power")
-    b = batch_size_array(batch_size)
+    b = checks.positive_values(batch_size, "batch_size")
     result = base_rate * (b / base_batch) ** power
     return float(result) if result.ndim == 0 else result
 
@@ -67,7 +66,7 @@ def local_slopes(batch_sizes, rates) -> np.ndarray:
         ValueError: fewer than 2 batch sizes, values not > 0, batch sizes not increasing,
             lengths that differ.
     """
-    b, r = batch_series(batch_sizes, rates, "rates", minimum_count=2)
+    b, r = checks.batch_series(batch_sizes, rates, "rates", minimum_count=2)
     return np.diff(np.log(r)) / np.diff(np.log(b))
 
 
@@ -96,7 +95,7 @@ def rule_stretches(batch_sizes, rates) -> list[tuple[int, int, str]]:
     Raises:
         As :func:`local_slopes`.
     """
-    b, _ = batch_series(batch_sizes, rates, "rates")
+    b, _ = checks.batch_series(batch_sizes, rates, "rates")
     slopes = local_slopes(batch_sizes, rates)
     stretches: list[list] = []
     for i, slope in enumerate(slopes):

@@ -16,7 +16,6 @@ from torch import nn
 from lib.core import checks, stats
 from lib.core.device import seeded_generator
 
-from ._checks import two_batch_sizes
 from .gradient_noise import GradientStatistics, per_example_gradients, per_example_statistics, two_batch_estimates
 
 
@@ -143,7 +142,7 @@ def synthetic_check(*, dim: int = 8, examples: int = 100_000, b_small: int = 8, 
     dim = checks.int_at_least(dim, "dim")
     examples = checks.int_at_least(examples, "examples", 2)
     draws = checks.int_at_least(draws, "draws")
-    b_small, b_big = two_batch_sizes(b_small, b_big)
+    b_small, b_big = checks.two_batch_sizes(b_small, b_big)
     checks.fraction(decay, "decay")
     generator = seeded_generator(checks.seed(seed))
     cov = np.diag(np.linspace(0.5, 2.0, dim))

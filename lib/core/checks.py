@@ -219,6 +219,53 @@ def integers(values, name: str, *, minimum: int | None = None, minimum_count: in
     return result
 
 
+def positive_values(values, name: str) -> np.ndarray:
+    """``values`` (a number or an array of any shape) as a float64 array of finite numbers > 0,
+    the argument of a formula evaluated at many points (batch sizes, say); a number stays 0-d.
+
+    Raises:
+        ValueError: an entry is not finite or not > 0 (or not a number).
+    """
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or an array of numbers, got {values!r}") from None
+    if not np.isfinite(array).all() or (array <= 0).any():
+        raise ValueError(f"{name} must be a finite number > 0 or an array of them, got {values!r}")
+    return array
+
+
+def batch_series(batch_sizes, values, name: str, minimum_count: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Increasing batch sizes and one value > 0 of ``name`` measured at each, as two float64 arrays.
+
+    Raises:
+        TypeError: either is not a list, tuple or 1-D array of numbers.
+        ValueError: an entry is not finite and > 0, the batch sizes do not increase,
+            the two differ in length, or there are fewer than ``minimum_count``.
+    """
+    b = rates(batch_sizes, "batch_sizes", increasing=True)
+    v = rates(values, name)
+    if b.shape != v.shape:
+        raise ValueError(f"batch_sizes and {name} must be equally long, got {b.size} and {v.size}")
+    if b.size < minimum_count:
+        raise ValueError(f"batch_sizes must hold at least {minimum_count} batch sizes, got {b.size}")
+    return b, v
+
+
+def two_batch_sizes(b_small, b_big) -> tuple[int, int]:
+    """A small and a big batch size, ints with 1 <= ``b_small`` < ``b_big`` (McCandlish et al.'s estimator).
+
+    Raises:
+        TypeError: either is not an int.
+        ValueError: either is < 1, or ``b_small`` >= ``b_big``.
+    """
+    b_small = integer(b_small, "b_small", minimum=1)
+    b_big = integer(b_big, "b_big", minimum=1)
+    if b_small >= b_big:
+        raise ValueError(f"b_small must be smaller than b_big, got b_small={b_small}, b_big={b_big}")
+    return b_small, b_big
+
+
 def seed(value, name: str = "seed") -> int:
     """``value`` as an int >= 0: a seed of a random number generator."""
     return integer(value, name, minimum=0)

@@ -227,7 +227,7 @@ def inf_for_nan(values) -> np.ndarray:
 
 
 def mask_diverged(values, diverged, fill: float = math.nan) -> np.ndarray:
-    """A float copy of ``values`` with the rows of diverged runs set to ``fill``.
+    """A float64 copy of ``values`` with the rows of diverged runs set to ``fill``.
 
     ``diverged`` is a bool array of the shape of ``values``' leading axes (one
     entry per run); a diverged run has no final accuracy or loss to report.

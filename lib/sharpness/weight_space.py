@@ -41,16 +41,6 @@ def _parameters(model, what: str = "model") -> Weights:
     return parameters(checks.module(model, what), what)
 
 
-def _check_alphas(alphas) -> torch.Tensor:
-    try:
-        values = np.asarray(alphas, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError):
-        raise TypeError(f"alphas must be a sequence of numbers, got {alphas!r}") from None
-    if values.size == 0 or not np.isfinite(values).all():
-        raise ValueError(f"alphas must be a non-empty sequence of finite numbers, got {alphas!r}")
-    return torch.as_tensor(values)
-
-
 def _check_evaluation(x, y, loss, chunk) -> int:
     losses.get(loss)
     checks.tensors(x, y)
@@ -149,7 +139,7 @@ def losses_along_line(model: nn.Module, direction: Weights, alphas, x: torch.Ten
             not isinstance(direction[k], torch.Tensor) or direction[k].shape != params[k].shape for k in params):
         raise ValueError("direction must have exactly the model's parameter names and shapes "
                          "(e.g. from filter_normalized_direction(model, seed))")
-    a = _check_alphas(alphas)
+    a = torch.as_tensor(checks.values(alphas, "alphas"))
     chunk = _check_evaluation(x, y, loss, chunk)
     stacked = {}
     for name, p in params.items():
@@ -208,7 +198,7 @@ def interpolate(model_a: nn.Module, model_b: nn.Module, alphas, x: torch.Tensor,
     params_a = _parameters(model_a, "model_a")
     params_b = _parameters(model_b, "model_b")
     same_layout(params_a, params_b, "model_b")
-    a = _check_alphas(alphas)
+    a = torch.as_tensor(checks.values(alphas, "alphas"))
     chunk = _check_evaluation(x, y, loss, chunk)
 
     def mix(ta: torch.Tensor, tb: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,7 @@ from lib.explorer import Explorer
 
 from . import figures
 from .plans import cyclical
-from .training import Checkpoint, SWARun, check_splits, continue_run
+from .training import Checkpoint, SWARun, continue_run
 
 
 class CyclicalExplorer(Explorer):
@@ -47,7 +47,7 @@ class CyclicalExplorer(Explorer):
                  alpha_1s: Sequence[float], alpha_2s: Sequence[float], precompute: bool = False):
         if not isinstance(checkpoint, Checkpoint):
             raise TypeError("checkpoint must be a lib.swa.training.Checkpoint (from pretrain)")
-        self.checkpoint, self.data = checkpoint, check_splits(data)
+        self.checkpoint, self.data = checkpoint, checks.splits(data, classification=True)
         self.epochs = checks.integer(epochs, "epochs", minimum=1)
         self.options = {}
         for name, values in (("cycle", cycles), ("alpha_1", alpha_1s), ("alpha_2", alpha_2s)):

@@ -23,7 +23,7 @@ from lib.core.evaluate import evaluate
 from lib.core.stats import SeedSummary, summarize_seeds
 from lib.sharpness.hessian import top_hessian_eigenvalue
 
-from .training import EVAL_CHUNK, SWARun, check_splits
+from .training import EVAL_CHUNK, SWARun
 
 #: The final networks of a run, by attribute of :class:`lib.swa.training.SWARun`.
 RESULT_MODELS = ("iterate", "average", "average_stale_bn", "ema")
@@ -57,7 +57,7 @@ def run_metrics(run: SWARun, data: Splits) -> dict[str, dict[str, float]]:
     """
     if not isinstance(run, SWARun):
         raise TypeError(f"run must be a lib.swa.training.SWARun, got {type(run).__name__}")
-    data = check_splits(data)
+    data = checks.splits(data, classification=True)
     if data.x_test is None:
         raise ValueError("data has no test split")
     out = {}

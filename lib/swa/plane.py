@@ -30,7 +30,7 @@ from lib.core.data import Splits
 from lib.core.evaluate import evaluate_stacked
 
 from .metrics import TRAIN_EVAL_SIZE
-from .training import SWARun, check_splits
+from .training import SWARun
 
 
 @dataclass(frozen=True)
@@ -154,16 +154,6 @@ def plane_grid(points: Sequence[tuple[float, float]], *, margin: float = 0.35,
             np.linspace(low[1] - pad, high[1] + pad, resolution))
 
 
-def _coordinates(values, name: str) -> np.ndarray:
-    try:
-        array = np.asarray(values, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a sequence of numbers") from None
-    if array.size == 0 or not np.isfinite(array).all():
-        raise ValueError(f"{name} must be a non-empty sequence of finite numbers")
-    return array
-
-
 def plane_losses(template: nn.Module, basis: PlaneBasis, xs, ys, x: torch.Tensor, y: torch.Tensor, *,
                  chunk: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """Mean cross-entropy and accuracy on ``(x, y)`` at every grid point of the plane.
@@ -194,7 +184,7 @@ def plane_losses(template: nn.Module, basis: PlaneBasis, xs, ys, x: torch.Tensor
                          "plane would need its own recomputed statistics")
     if tuple(n for n, _ in template.named_parameters()) != basis.names:
         raise ValueError("template must have the same parameters as the plane's points")
-    grid_x, grid_y = _coordinates(xs, "xs"), _coordinates(ys, "ys")
+    grid_x, grid_y = checks.values(xs, "xs"), checks.values(ys, "ys")
     checks.tensors(x, y)
     chunk = checks.integer(chunk, "chunk", minimum=1)
     gx, gy = np.meshgrid(grid_x, grid_y)
@@ -224,7 +214,7 @@ def plane_point_metrics(template: nn.Module, basis: PlaneBasis, coordinates: Map
         TypeError: ``coordinates`` is not a non-empty dict, ``data`` not a ``Splits``.
         ValueError: as :func:`plane_losses`.
     """
-    data = check_splits(data)
+    data = checks.splits(data, classification=True)
     if not isinstance(coordinates, Mapping) or not coordinates:
         raise TypeError("coordinates must be a non-empty dict: label -> (x, y)")
     x_train, y_train = data.x_train[:TRAIN_EVAL_SIZE], data.y_train[:TRAIN_EVAL_SIZE]
@@ -304,7 +294,7 @@ def snapshot_plane(run: SWARun, data: Splits, *, resolution: int, examples: int)
     """
     if not isinstance(run, SWARun):
         raise TypeError(f"run must be a lib.swa.training.SWARun, got {type(run).__name__}")
-    data = check_splits(data)
+    data = checks.splits(data, classification=True)
     examples = checks.integer(examples, "examples", minimum=1)
     if run.snapshots is None or len(run.snapshots) < 3 or run.iterate is None:
         raise ValueError("the plane needs a run that did not diverge and kept at least 3 snapshots "

@@ -20,7 +20,6 @@ from lib.core import checks
 from lib.core.data import Splits
 from lib.sharpness.weight_space import filter_normalized_direction, losses_along_line
 
-from .training import check_splits
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,7 @@ def slice_curves(solutions: Mapping[str, nn.Module], alphas, data: Splits, *, di
         TypeError: ``solutions`` is not a non-empty dict, ``data`` not a ``Splits``.
         ValueError: ``directions`` or ``examples`` < 1; what ``losses_along_line`` raises.
     """
-    data = check_splits(data)
+    data = checks.splits(data, classification=True)
     if not isinstance(solutions, Mapping) or not solutions:
         raise TypeError("solutions must be a non-empty dict: label -> nn.Module")
     directions = checks.integer(directions, "directions", minimum=1)

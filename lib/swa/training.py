@@ -45,7 +45,7 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn, update_bn
 
-from lib.core import checks
+from lib.core import checks, models
 from lib.core.data import Splits
 from lib.core.evaluate import evaluate
 from lib.core.loop import train_steps
@@ -57,26 +57,6 @@ from .plans import SWAPlan
 #: Examples per evaluation chunk: for the convolutional network on a CPU, chunks of
 #: 512 are about three times faster than the engine's default of 8,192.
 EVAL_CHUNK = 512
-
-
-def check_splits(data) -> Splits:
-    """``data``, which must be a classification :class:`lib.core.data.Splits` (int64 labels).
-
-    Raises:
-        TypeError: not a ``Splits``.
-        ValueError: ``data.y_train`` does not hold int64 class labels.
-    """
-    if not isinstance(data, Splits):
-        raise TypeError(f"data must be lib.core.data.Splits (e.g. from load_mnist), got {type(data).__name__}")
-    if data.y_train.dtype != torch.int64:
-        raise ValueError("stochastic weight averaging here is for classification: data.y_train must hold "
-                         "int64 class labels")
-    return data
-
-
-def has_batch_norm(model: nn.Module) -> bool:
-    """True when ``model`` holds a batch-norm layer (whose statistics an average must recompute)."""
-    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
 
 @dataclass
@@ -106,7 +86,7 @@ class Checkpoint:
     @property
     def batch_norm(self) -> bool:
         """True when the network has batch norm."""
-        return has_batch_norm(self.model)
+        return models.has_batch_norm(self.model)
 
 
 def pretrain(data: Splits, *, model="textbook", lr: float, epochs: int, batch_size: int = 128,
@@ -129,7 +109,7 @@ def pretrain(data: Splits, *, model="textbook", lr: float, epochs: int, batch_si
         TypeError: ``data`` is not a ``Splits``, or an argument of the wrong type.
         ValueError: a value out of range, or a loss that became non-finite (choose a smaller rate).
     """
-    data = check_splits(data)
+    data = checks.splits(data, classification=True)
     lr = checks.positive(lr, "lr")
     epochs = checks.integer(epochs, "epochs", minimum=0)
     n = data.x_train.shape[0]
@@ -281,7 +261,7 @@ def continue_run(checkpoint: Checkpoint, plan: SWAPlan, data: Splits, *, epochs:
     if not isinstance(plan, SWAPlan):
         raise TypeError(f"plan must be a lib.swa.plans.SWAPlan (from decay, constant or cyclical), "
                         f"got {type(plan).__name__}")
-    data = check_splits(data)
+    data = checks.splits(data, classification=True)
     epochs = checks.integer(epochs, "epochs", minimum=1)
     track = checks.flag(track, "track")
     keep_snapshots = checks.flag(keep_snapshots, "keep_snapshots")
@@ -296,7 +276,7 @@ def continue_run(checkpoint: Checkpoint, plan: SWAPlan, data: Splits, *, epochs:
 
     started = time.perf_counter()
     model = copy.deepcopy(checkpoint.model)
-    batch_norm = has_batch_norm(model)
+    batch_norm = models.has_batch_norm(model)
     bn_x = data.x_train[:bn_examples]
     optimizer = torch.optim.SGD(model.parameters(), lr=float(rates[0]))
     generator = torch.Generator()

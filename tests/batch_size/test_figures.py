@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lib import style
 from lib.batch_size import critical_batch, explorer, figures
 from lib.batch_size.gradient_noise import GradientStatistics
 from lib.batch_size.noise_tracker import NoiseScaleTrace
@@ -41,7 +40,6 @@ def test_every_figure_draws_from_a_finished_sweep(sweep):
 BAD_CALLS = [
     (lambda: figures.noise_scale_figure("trace"), TypeError, "NoiseScaleTrace"),
     (lambda: figures.noise_scale_figure(toy_trace(), steps_per_epoch=0), ValueError, "steps_per_epoch"),
-    (lambda: style.batch_color(0), ValueError, "batch_size"),       # the batch colours the figures use
 ]
 
 

@@ -155,7 +155,7 @@ DIRECTION = WS.filter_normalized_direction(NET, seed=0)
     (lambda: WS.losses_along_line(NET, {"0.weight": DIRECTION["0.weight"]}, [0.0], X, Y), ValueError,
      "parameter names and shapes"),
     (lambda: WS.losses_along_line(NET, [1.0], [0.0], X, Y), TypeError, "direction must be a dict"),
-    (lambda: WS.losses_along_line(NET, DIRECTION, [], X, Y), ValueError, "non-empty"),
+    (lambda: WS.losses_along_line(NET, DIRECTION, [], X, Y), ValueError, "alphas must hold at least 1 number(s), got 0"),
     (lambda: WS.losses_along_line(NET, DIRECTION, [0.0, float("nan")], X, Y), ValueError, "finite"),
     (lambda: WS.losses_along_line(NET, DIRECTION, ["a"], X, Y), TypeError, "sequence of numbers"),
     (lambda: WS.losses_along_line(NET, DIRECTION, [0.0], X, Y, loss="hinge"), ValueError, "unknown loss"),

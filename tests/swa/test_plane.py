@@ -112,7 +112,7 @@ BAD_INPUTS = [
     (lambda d, c: plane.plane_losses(small_cnn(0), plane.plane_basis(small_cnn(0), small_cnn(1), small_cnn(2)),
                                      [0.0], [0.0], d.x_test, d.y_test), ValueError, "no batch norm"),
     (lambda d, c: plane.plane_losses(textbook_mlp(0), plane.plane_basis(textbook_mlp(0), textbook_mlp(1),
-                                     textbook_mlp(2)), [], [0.0], d.x_test, d.y_test), ValueError, "xs must be"),
+                                     textbook_mlp(2)), [], [0.0], d.x_test, d.y_test), ValueError, "xs must hold at least 1 number(s), got 0"),
     (lambda d, c: plane.plane_losses("net", None, [0.0], [0.0], d.x_test, d.y_test), TypeError,
      "template must be an nn.Module"),
     (lambda d, c: plane.plane_coordinates("plane", c.model), TypeError, "basis must be a lib.swa.plane.PlaneBasis"),
