@@ -90,7 +90,7 @@ def draw(exploration: Exploration):
     return figures.path_figure(exploration.surface, exploration.surface_name, exploration.path)
 
 
-def path_figure(surface_name: str, lr: float, start, steps: int):
+def figure_for(surface_name: str, lr: float, start, steps: int):
     """:func:`explore` and :func:`draw` in one call (the static figure of the default settings)."""
     return draw(explore(surface_name, lr, start, steps))
 

@@ -22,7 +22,7 @@ def _redraw_seconds(**settings) -> float:
     a reader's otherwise idle core.
     """
     start = time.process_time()
-    fig = explorer.path_figure(**{**explorer.DEFAULTS, **settings})
+    fig = explorer.figure_for(**{**explorer.DEFAULTS, **settings})
     # what the inline backend sends to the notebook front end
     fig.savefig(io.BytesIO(), format="png", bbox_inches="tight")
     plt.close(fig)
@@ -39,7 +39,7 @@ def test_a_redraw_takes_well_under_half_a_second(settings):
 
 
 def test_the_figure_shows_path_and_loss_curve():
-    fig = explorer.path_figure("narrow valley", 0.15, (-1.8, 0.6), 30)
+    fig = explorer.figure_for("narrow valley", 0.15, (-1.8, 0.6), 30)
     left, right = fig.axes[:2]
     path_line = [line for line in left.lines if len(line.get_xdata()) == 31]
     assert path_line, "the path with its 31 iterates is drawn"
@@ -67,14 +67,14 @@ def test_describe_compares_with_the_stability_bound():
 
 
 BAD_CALLS = [
-    (lambda: explorer.path_figure("bowl", 0.1, (0, 0), 10), ValueError),
-    (lambda: explorer.path_figure("saddle", 0.0, (0, 0), 10), ValueError),
-    (lambda: explorer.path_figure("saddle", 100.0, (0, 0), 10), ValueError),
-    (lambda: explorer.path_figure("saddle", "0.1", (0, 0), 10), ValueError),
-    (lambda: explorer.path_figure("saddle", 0.1, (0, 0), 0), ValueError),
-    (lambda: explorer.path_figure("saddle", 0.1, (0, 0), explorer.MAX_STEPS + 1), ValueError),
-    (lambda: explorer.path_figure("saddle", 0.1, (9, 0), 10), ValueError),
-    (lambda: explorer.path_figure("saddle", 0.1, "origin", 10), TypeError),
+    (lambda: explorer.figure_for("bowl", 0.1, (0, 0), 10), ValueError),
+    (lambda: explorer.figure_for("saddle", 0.0, (0, 0), 10), ValueError),
+    (lambda: explorer.figure_for("saddle", 100.0, (0, 0), 10), ValueError),
+    (lambda: explorer.figure_for("saddle", "0.1", (0, 0), 10), ValueError),
+    (lambda: explorer.figure_for("saddle", 0.1, (0, 0), 0), ValueError),
+    (lambda: explorer.figure_for("saddle", 0.1, (0, 0), explorer.MAX_STEPS + 1), ValueError),
+    (lambda: explorer.figure_for("saddle", 0.1, (9, 0), 10), ValueError),
+    (lambda: explorer.figure_for("saddle", 0.1, "origin", 10), TypeError),
     (lambda: explorer.describe("bowl", 0.1), ValueError),
     (lambda: explorer.PathExplorer(colour="red"), TypeError),
     (lambda: explorer.PathExplorer(lr=-1), ValueError),
