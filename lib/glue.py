@@ -52,6 +52,7 @@ def text(name: str, value: str) -> None:
     _check_name(name)
     if not isinstance(value, str):
         raise TypeError(f"value must be a str, got {type(value).__name__}")
+    value = str(value)  # NumPy's str_ is a str, but glue would show its repr, np.str_('...')
     if _myst_glue is not None:
         _myst_glue(name, value, display=False)
 

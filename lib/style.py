@@ -33,6 +33,8 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .core import checks
+
 LR_MIN, LR_MAX = 1e-4, 10.0
 LR_CMAP = "viridis"
 BATCH_CMAP = "cividis"
@@ -73,9 +75,8 @@ def use_style() -> None:
 
 def series_color(index: int) -> str:
     """The ``index``-th categorical colour (Okabe–Ito), cycling."""
-    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or index < 0:
-        raise ValueError(f"index must be an int >= 0, got {index!r}")
-    return PALETTE[SERIES[int(index) % len(SERIES)]]
+    index = checks.integer(index, "index", minimum=0)
+    return PALETTE[SERIES[index % len(SERIES)]]
 
 
 def _lr_position(lr) -> float:
@@ -121,8 +122,7 @@ def new_figure(ncols: int = 2, width: float = 7.0, height: float = 3.2, width_ra
     ``layout=None`` skips matplotlib's constrained layout, which costs about half
     of a redraw; the explorers use it and set their margins by hand.
     """
-    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
-        raise ValueError(f"ncols must be an int >= 1, got {ncols!r}")
+    ncols = checks.integer(ncols, "ncols", minimum=1)
     fig, axes = plt.subplots(1, ncols, figsize=(width, height), layout=layout,
                              width_ratios=width_ratios, **kwargs)
     return fig, axes

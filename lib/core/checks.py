@@ -302,6 +302,108 @@ def function(value, name: str, signature: str) -> Any:
     return value
 
 
+def _probe(model: nn.Module, x: torch.Tensor, name: str) -> torch.Tensor:
+    """The model's output for the first example of ``x``, in evaluation mode, nothing changed."""
+    modes = [m.training for m in model.modules()]
+    model.eval()
+    try:
+        with torch.no_grad():
+            return model(x[:1])
+    except RuntimeError as error:
+        raise ValueError(f"the model cannot take {name} of shape {tuple(x.shape)} "
+                         f"({tuple(x.shape[1:])} per example): {str(error).splitlines()[0]}") from None
+    finally:
+        for m, mode in zip(model.modules(), modes):
+            m.training = mode
+
+
+def examples(x, y, *, loss="cross_entropy", model: nn.Module | None = None,
+             names: tuple[str, str] = ("x", "y")) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs ``x`` and targets ``y`` checked against the loss and, when given, the model, before any step.
+
+    * ``x``: a floating-point tensor (n, ...) without NaN or infinite values; with a
+      model, of the model's parameter dtype and device, and of a shape the model takes
+      (one example is run through it, in evaluation mode, to find out);
+    * ``y`` for a classification loss (``cross_entropy``): int64 class labels of
+      shape (n,), each in [0, C) for a model with C outputs;
+    * ``y`` for a regression loss (``mse``): floating-point targets, (n,) or (n, C),
+      of the model's dtype, as many numbers per example as the model outputs.
+
+    A loss given as a function (a reader's own) only gets the row and ``x`` checks.
+
+    Raises:
+        TypeError: not tensors; ``x`` not floating point; labels that are floats or
+            not int64; regression targets that are not floating point; a dtype that
+            differs from the model's.
+        ValueError: row counts that differ; NaN or infinite inputs; a shape the model
+            cannot take; labels of shape (n, 1) or out of range; targets whose size
+            per example differs from the model's output; a device other than the model's.
+    """
+    nx, ny = names
+    tensors(x, y, names)
+    if not x.is_floating_point():
+        raise TypeError(f"{nx} must hold floating-point inputs, got {x.dtype}; convert it with "
+                        f"{nx}.float() (the chapter scales pixels to [0, 1])")
+    bad = ~torch.isfinite(x)
+    if bad.any():
+        row = int(bad.reshape(x.shape[0], -1).any(1).nonzero()[0, 0])
+        raise ValueError(f"{nx} holds {int(bad.sum())} NaN or infinite value(s), the first in example {row}; "
+                         "clean the data before training (a NaN input is not a diverged run)")
+    output = None
+    if model is not None:
+        parameter = next(iter(model.parameters()), None)
+        if parameter is not None:
+            if x.dtype != parameter.dtype:
+                raise TypeError(f"{nx} is {x.dtype} but the model's weights are {parameter.dtype}; "
+                                f"convert one of them ({nx}.to({parameter.dtype}) or model.to({x.dtype}))")
+            if x.device != parameter.device or y.device != parameter.device:
+                raise ValueError(f"{nx} and {ny} are on {x.device} and {y.device} but the model is on "
+                                 f"{parameter.device}; move them to one device")
+        output = _probe(model, x, nx)
+    if not isinstance(loss, str):
+        return x, y
+    from .losses import get
+
+    if get(loss).classification:
+        if y.is_floating_point():
+            raise TypeError(f"{ny} must hold int64 class labels for {loss}, got floating-point {y.dtype} "
+                            "values; labels are integers 0 .. C-1")
+        if y.dtype != torch.int64:
+            raise TypeError(f"{ny} must hold int64 class labels for {loss}, got {y.dtype}; convert with {ny}.long()")
+        if y.dim() != 1:
+            hint = f"; an (n, 1) column of labels: use {ny}.squeeze(1)" if y.dim() == 2 and y.shape[1] == 1 else ""
+            raise ValueError(f"{ny} must be a 1-D tensor of class labels, shape (n,), got shape {tuple(y.shape)}{hint}")
+        classes = None if output is None else output.reshape(1, -1).shape[1]
+        low, high = int(y.min()), int(y.max())
+        if low < 0 or (classes is not None and high >= classes):
+            allowed = f"[0, {classes - 1}] for a model with {classes} outputs" if classes else ">= 0"
+            raise ValueError(f"{ny} must hold class labels in {allowed}, got {low if low < 0 else high}")
+    else:
+        if not y.is_floating_point():
+            raise TypeError(f"{ny} must hold floating-point targets for {loss}, got {y.dtype}")
+        if output is not None:
+            if y.dtype != output.dtype:
+                raise TypeError(f"{ny} is {y.dtype} but the model computes in {output.dtype}; convert {ny}")
+            per_example, outputs = y[0].numel() if y.dim() > 1 else 1, output[0].numel()
+            if per_example != outputs:
+                raise ValueError(f"{ny} has {per_example} number(s) per example but the model outputs {outputs}")
+    return x, y
+
+
+def data_for(data, *, loss="cross_entropy", model: nn.Module | None = None, name: str = "data"):
+    """Every split of ``data`` (a :class:`lib.core.data.Splits`) checked by :func:`examples`.
+
+    Raises:
+        TypeError, ValueError: as :func:`examples`, naming the split (``data.x_val``, say).
+    """
+    splits(data, name)
+    for part in ("train", "val", "test"):
+        x, y = getattr(data, f"x_{part}"), getattr(data, f"y_{part}")
+        if x is not None:
+            examples(x, y, loss=loss, model=model, names=(f"{name}.x_{part}", f"{name}.y_{part}"))
+    return data
+
+
 def splits(data, name: str = "data", *, validation: bool = False, test: bool = False,
            classification: bool = False):
     """``data``, which must be a :class:`lib.core.data.Splits` (with a validation or test split, or

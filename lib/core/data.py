@@ -31,6 +31,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from . import checks
 from .device import pick_device, seeded_generator
 
 DATA_ENV = "LR_BOOK_DATA"
@@ -247,10 +248,7 @@ class Splits:
         def cut(n, x, y, what):
             if n is None or x is None:
                 return x, y
-            if isinstance(n, bool) or not isinstance(n, int):
-                raise TypeError(f"{what} must be an int or None, got {type(n).__name__}")
-            if not 1 <= n <= x.shape[0]:
-                raise ValueError(f"{what} must be between 1 and {x.shape[0]}, got {n}")
+            n = checks.integer(n, what, minimum=1, maximum=x.shape[0])
             return x[:n], y[:n]
         return Splits(*cut(n_train, self.x_train, self.y_train, "n_train"),
                      *cut(n_val, self.x_val, self.y_val, "n_val"),

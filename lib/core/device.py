@@ -62,10 +62,9 @@ def seeded_generator(seed: int, device: torch.device | str = "cpu") -> torch.Gen
     Every random draw in the chapter goes through an explicit generator, so a
     result depends on its seed alone, not on what ran before it.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
+    from .checks import seed as check_seed
+
+    seed = check_seed(seed)
     generator = torch.Generator(device=device)
     generator.manual_seed(seed)
     return generator

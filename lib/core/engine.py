@@ -19,8 +19,16 @@ schedule, momentum, weight decay, initial weights or data order.
 * every member's rate for every update is computed before training from its
   schedule (:func:`lib.core.members.learning_rates`), and the history records
   the rate that was actually multiplied into the update;
-* a member whose loss becomes non-finite (or exceeds ``divergence_loss``) is
-  marked diverged at that step and frozen exactly; the others carry on untouched.
+* a member whose mini-batch loss becomes NaN or infinite, exceeds
+  ``divergence_loss``, or grows past ``divergence_factor`` times its first loss
+  (:data:`DIVERGENCE_FACTOR`, a hundredfold by default: two orders of magnitude
+  is what anyone would call a run that blew up) is marked diverged at that step
+  and frozen exactly; the others carry on untouched;
+* hyper-parameters are applied in the weights' dtype (a float64 network gets
+  the float64 rate 0.1, not float32's 0.10000000149) and recorded in float64;
+* the data are checked against the model and the loss before the first step
+  (:func:`lib.core.checks.data_for`): wrong dtypes, shapes, label ranges and NaN
+  inputs are errors that say what is wrong, not failures deep inside torch.
 """
 from __future__ import annotations
 
@@ -38,7 +46,7 @@ from torch import nn
 
 from . import checks, losses
 from .data import Splits
-from .evaluate import evaluate_stacked
+from .evaluate import stacked_metrics
 from .members import Member, learning_rates
 from .models import build_model
 from .order import DataOrder, steps_per_epoch
@@ -48,6 +56,8 @@ PROGRESS_ENV = "LR_BOOK_PROGRESS"
 #: A ten-class classifier whose mini-batch loss exceeds this, four times the loss of a uniform
 #: guess (4 ln 10 = 9.2), has diverged: the threshold sections 3 and 4 pass as ``divergence_loss``.
 DIVERGED_LOSS = 4 * math.log(10)
+#: By default a member whose mini-batch loss exceeds this many times its first loss has diverged.
+DIVERGENCE_FACTOR = 100.0
 
 
 # --------------------------------------------------------------------------- the record
@@ -61,9 +71,11 @@ class History:
         batch_sizes (list[int]): the batch size of each epoch.
         step_loss (ndarray, (K, steps)): member k's mini-batch loss at update t
             (NaN after it diverged).
-        step_lr (ndarray, (K, steps)): the rate update t applied (NaN from the
-            step it diverged at).
+        step_lr (ndarray, (K, steps)): the rate of update t in float64, as the
+            schedule gave it (NaN from the step the member diverged at).
         step_epoch (ndarray, (steps,)): each update's position in epochs.
+        step_examples (ndarray, (steps,)): the examples in each update's batch (the last
+            batch of an epoch may be smaller): the weights for averaging per-step losses.
         eval_step, eval_epoch (ndarray, (E,)): when the evaluations were made, in
             updates done and in epochs.
         train_loss, train_acc (ndarray, (K, E)): on a fixed training subset.
@@ -77,6 +89,7 @@ class History:
     step_loss: np.ndarray
     step_lr: np.ndarray
     step_epoch: np.ndarray
+    step_examples: np.ndarray
     eval_step: np.ndarray
     eval_epoch: np.ndarray
     train_loss: np.ndarray
@@ -95,6 +108,17 @@ class History:
     def diverged(self) -> np.ndarray:
         """(K,) bool: whether member k diverged."""
         return self.diverged_at >= 0
+
+    def tail_loss(self, steps: int) -> np.ndarray:
+        """(K,): each member's mean mini-batch loss over its last ``steps`` updates, every example
+        weighing the same (batches weighted by their size; NaN for a member that diverged in them).
+
+        Raises:
+            ValueError: ``steps`` is not an int in [1, the number of updates].
+        """
+        steps = checks.integer(steps, "steps", minimum=1, maximum=self.step_loss.shape[1])
+        weights = self.step_examples[-steps:].astype(np.float64)
+        return (self.step_loss[:, -steps:].astype(np.float64) * weights).sum(axis=1) / weights.sum()
 
     def member(self, k: int) -> "History":
         """The history of member ``k`` alone (a grid of one)."""
@@ -215,6 +239,7 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
                batch_size: int | Sequence[int] = 128, epochs: int = 1,
                loss: str = "cross_entropy", eval_every: float = 0.5,
                train_eval_size: int | None = 10_000, divergence_loss: float = math.inf,
+               divergence_factor: float | None = DIVERGENCE_FACTOR,
                drop_last: bool = False, progress: bool | None = None,
                on_step: Callable[[int, dict[str, torch.Tensor]], None] | None = None) -> GridRun:
     """Train every member with mini-batch SGD, all at once (see the module docstring).
@@ -231,8 +256,12 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
         eval_every (float): epochs between evaluations, in (0, epochs]. Default 0.5.
         train_eval_size (int or None): training examples (the first ones) the training
             loss is measured on; ``None``: all. Default 10,000.
-        divergence_loss (float): a mini-batch loss above this (or non-finite) marks a
-            member diverged. Default ``inf`` (non-finite losses only).
+        divergence_loss (float): a mini-batch loss above this marks a member diverged
+            (a NaN or infinite loss always does). Default ``inf`` (no absolute threshold).
+        divergence_factor (float or None): a mini-batch loss above this many times the
+            member's first loss (its absolute value) marks it diverged, > 1.
+            Default :data:`DIVERGENCE_FACTOR` (100); ``None`` turns the rule off (a loss of
+            one's own that may start near 0 or below it).
         drop_last (bool): drop each epoch's incomplete last batch. Default False.
         progress (bool or None): a progress bar; ``None`` reads ``$LR_BOOK_PROGRESS``
             (on unless ``0``/``false``).
@@ -261,6 +290,8 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
     eval_every = checks.number(eval_every, "eval_every", low=0.0, high=epochs, low_open=True)
     divergence_loss = checks.number(divergence_loss, "divergence_loss", low=0.0, low_open=True) \
         if divergence_loss != math.inf else math.inf
+    if divergence_factor is not None:
+        divergence_factor = checks.number(divergence_factor, "divergence_factor", low=1.0, low_open=True)
     checks.flag(drop_last, "drop_last")
     if on_step is not None:
         checks.function(on_step, "on_step", "f(step, params)")
@@ -275,13 +306,15 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
     y_train_eval = data.y_train[:train_eval_size]
 
     K = len(members)
-    rates = torch.as_tensor(np.stack([learning_rates(m, total_steps) for m in members]),
-                            dtype=torch.float32, device=device)            # (K, steps)
+    schedule = np.stack([learning_rates(m, total_steps) for m in members])   # (K, steps), float64
     modules = [build_model(model, m.init_seed).to(device) for m in members]
     template = copy.deepcopy(modules[0])
+    checks.data_for(data, loss=loss, model=template)                      # before any step
     params, buffers = torch.func.stack_module_state(modules)              # each (K, ...)
     params = {k: v.detach().requires_grad_(True) for k, v in params.items()}
     del modules
+    dtype = next(iter(params.values())).dtype                             # hyper-parameters in the weights' dtype
+    rates = torch.as_tensor(schedule, dtype=dtype, device=device)         # (K, steps)
     forward = make_forward(template)
     fast = is_plain_mlp(template)
     template.train()
@@ -290,7 +323,7 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
     # (K, 1) column broadcast along the contiguous axis is ~4x faster on the CPU
     # than the same broadcast over a (K, 1, 1) shape.
     def column(values: Sequence[float]) -> torch.Tensor:
-        return torch.tensor(values, dtype=torch.float32, device=device).view(K, 1)
+        return torch.tensor(values, dtype=dtype, device=device).view(K, 1)
 
     momentum = column([m.momentum for m in members]) if any(m.momentum for m in members) else None
     decay = column([m.weight_decay for m in members]) if any(m.weight_decay for m in members) else None
@@ -304,11 +337,13 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
 
     alive = torch.ones(K, dtype=torch.bool, device=device)
     diverged_at = torch.full((K,), -1, dtype=torch.long, device=device)
+    ceiling = None                    # (K,) the loss above which a member has diverged, set at step 0
     any_dead = False
     step_losses: list[torch.Tensor] = []
     eval_steps, eval_epochs = eval_points(epoch_steps, eval_every)
     evaluations: list[tuple[torch.Tensor, ...]] = []
     step_epoch = np.concatenate([e + np.arange(s) / s for e, s in enumerate(epoch_steps)])
+    step_examples = np.concatenate([np.minimum(b, n - b * np.arange(s)) for b, s in zip(sizes, epoch_steps)])
 
     def record_evaluation():
         dead = ~alive
@@ -317,8 +352,8 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
             if x is None:
                 results += [torch.full((K,), float("nan"), device=device)] * 2
                 continue
-            loss_k, acc_k = evaluate_stacked(template, {k: p.detach() for k, p in params.items()},
-                                             buffers, x, y, loss=loss)
+            loss_k, acc_k = stacked_metrics(template, {k: p.detach() for k, p in params.items()},
+                                            buffers, x, y, loss=loss)
             results += [loss_k.masked_fill(dead, float("nan")), acc_k.masked_fill(dead, float("nan"))]
         evaluations.append(tuple(results))
 
@@ -344,7 +379,11 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
             with torch.no_grad():
                 value = batch_loss.detach()                                              # (K,)
                 step_losses.append(value)
-                ok = torch.isfinite(value) & (value <= divergence_loss)
+                if ceiling is None:
+                    ceiling = torch.full_like(value, float(divergence_loss))
+                    if divergence_factor is not None:       # NaN at step 0 makes the ceiling NaN: diverged
+                        ceiling = torch.minimum(ceiling, divergence_factor * value.abs())
+                ok = torch.isfinite(value) & (value <= ceiling)
                 # On the CPU this check is free; on a GPU it would force a sync each step,
                 # so there the masked update below is always used instead.
                 if device.type != "cpu" or any_dead or not bool(ok.all()):
@@ -369,7 +408,7 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
     if bar is not None:
         bar.close()
 
-    applied = rates.cpu().numpy().astype(np.float64)
+    applied = schedule.copy()
     diverged = diverged_at.cpu().numpy()
     step_loss = torch.stack(step_losses, 1).cpu().numpy() if step_losses else np.zeros((K, 0))
     for k, d in enumerate(diverged):
@@ -379,7 +418,7 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
     stacked = [torch.stack([e[i] for e in evaluations], 1).cpu().numpy() for i in range(4)]
     history = History(
         members=members, batch_sizes=sizes, step_loss=step_loss, step_lr=applied,
-        step_epoch=step_epoch, eval_step=eval_steps, eval_epoch=eval_epochs,
+        step_epoch=step_epoch, step_examples=step_examples, eval_step=eval_steps, eval_epoch=eval_epochs,
         train_loss=stacked[0], train_acc=stacked[1], val_loss=stacked[2], val_acc=stacked[3],
         diverged_at=diverged, seconds=time.perf_counter() - started)
     final = {k: p.detach() for k, p in params.items()}

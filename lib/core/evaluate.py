@@ -36,10 +36,21 @@ def evaluate_stacked(template: nn.Module, params: dict, buffers: dict, x: torch.
         fraction of correct argmax predictions, NaN for a regression loss.
 
     Raises:
-        ValueError: an unknown loss, or ``chunk`` < 1.
-        TypeError: ``chunk`` is not an int.
+        ValueError: an unknown loss, ``chunk`` < 1, or data the members cannot take
+            (:func:`lib.core.checks.examples`: shapes, label ranges, NaN inputs).
+        TypeError: ``chunk`` is not an int, or data of the wrong dtype.
     """
     chunk = checks.integer(chunk, "chunk", minimum=1)
+    losses.get(loss)
+    checks.examples(x, y, loss=loss, model=template)
+    return stacked_metrics(template, params, buffers, x, y, loss=loss, chunk=chunk)
+
+
+@torch.no_grad()
+def stacked_metrics(template: nn.Module, params: dict, buffers: dict, x: torch.Tensor, y: torch.Tensor, *,
+                    loss: str, chunk: int = 8192) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`evaluate_stacked` without its checks, for callers that checked the data once already
+    (the grid engine, which evaluates every few hundred updates)."""
     spec = losses.get(loss)
     forward = make_forward(template)
     was_training = template.training
@@ -72,8 +83,7 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
         TypeError: ``model`` is not an ``nn.Module``.
         ValueError: an unknown loss, or ``chunk`` < 1.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    checks.module(model)
     losses.get(loss)
     params = {n: p.detach().unsqueeze(0) for n, p in model.named_parameters()}
     buffers = {n: b.unsqueeze(0) for n, b in model.named_buffers()}

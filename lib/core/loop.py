@@ -125,10 +125,12 @@ def train_steps(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Ten
         keeps the last finite weights); that is a result, not an error.
 
     Raises:
-        TypeError: ``loss`` is neither a known name nor a function.
-        ValueError: an unknown loss name, or fewer batches than rates.
+        TypeError: ``loss`` is neither a known name nor a function; data of the wrong dtype.
+        ValueError: an unknown loss name, fewer batches than rates, or data the model
+            cannot take (:func:`lib.core.checks.examples`), all before the first update.
     """
     loss_fn = mean_loss_function(loss)
+    checks.examples(x, y, loss=loss, model=model)
     rates = np.asarray(rates, dtype=np.float64)
     losses = np.full(len(rates), np.nan)
     batches = iter(batches)

@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
+from . import checks
 from .device import seeded_generator
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -25,11 +26,6 @@ TEXTBOOK_SIZES = (784, 64, 16, 10)
 TEXTBOOK_ACTIVATIONS = ("sigmoid", "tanh")
 
 
-def _check_seed(init_seed) -> None:
-    if isinstance(init_seed, bool) or not isinstance(init_seed, int):
-        raise TypeError(f"init_seed must be an int, got {type(init_seed).__name__}")
-    if init_seed < 0:
-        raise ValueError(f"init_seed must be >= 0, got {init_seed}")
 
 
 def xavier_init_(model: nn.Module, init_seed: int) -> nn.Module:
@@ -38,8 +34,7 @@ def xavier_init_(model: nn.Module, init_seed: int) -> nn.Module:
     Weights of a layer with fan-in ``a`` and fan-out ``b`` are drawn from
     U(-r, r) with r = sqrt(6 / (a + b)) (Glorot & Bengio 2010, their equation 16).
     """
-    _check_seed(init_seed)
-    generator = seeded_generator(init_seed)
+    generator = seeded_generator(checks.seed(init_seed, "init_seed"))
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, (nn.Linear, nn.Conv2d)):
@@ -56,10 +51,8 @@ def mlp(sizes: Sequence[int] = TEXTBOOK_SIZES,
     The softmax lives in the loss (``cross_entropy`` takes logits), which is the
     numerically stable way to compute softmax followed by cross-entropy.
     """
-    sizes = tuple(sizes)
+    sizes = checks.integers(sizes, "sizes", minimum=1, minimum_count=2)
     activations = tuple(activations)
-    if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes):
-        raise ValueError(f"sizes must be at least two positive ints, got {sizes}")
     if len(activations) != len(sizes) - 2:
         raise ValueError(f"{len(sizes) - 2} hidden layers need {len(sizes) - 2} activations, "
                          f"got {len(activations)}: {activations}")
@@ -92,8 +85,7 @@ class SmallCNN(nn.Module):
 
     def __init__(self, channels: int = 8, batch_norm: bool = True):
         super().__init__()
-        if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
-            raise ValueError(f"channels must be a positive int, got {channels!r}")
+        channels = checks.integer(channels, "channels", minimum=1)
         norm = (lambda c: nn.BatchNorm2d(c)) if batch_norm else (lambda c: nn.Identity())
         self.features = nn.Sequential(
             nn.Conv2d(1, channels, 5), norm(channels), nn.ReLU(), nn.MaxPool2d(2),

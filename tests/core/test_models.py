@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -49,23 +50,28 @@ def test_variants_build_and_run():
 
 
 @pytest.mark.parametrize("call, error, message", [
-    (lambda: mlp((784,), ()), ValueError, "at least two positive ints"),
-    (lambda: mlp((784, 0, 10), ("tanh",)), ValueError, "at least two positive ints"),
+    (lambda: mlp((784,), ()), ValueError, r"sizes must be a list of at least 2 int\(s\)"),
+    (lambda: mlp((784, 0, 10), ("tanh",)), ValueError, "every entry of sizes must be an int >= 1, got 0"),
     (lambda: mlp((784, 64, 10), ()), ValueError, "need 1 activations"),
     (lambda: mlp((784, 64, 10), ("swish",)), ValueError, "unknown activation"),
-    (lambda: textbook_mlp(-1), ValueError, "init_seed must be >= 0"),
+    (lambda: textbook_mlp(-1), ValueError, "init_seed must be an int >= 0, got -1"),
     (lambda: textbook_mlp(1.5), TypeError, "init_seed must be an int"),
-    (lambda: small_cnn(channels=0), ValueError, "channels must be a positive int"),
+    (lambda: small_cnn(channels=0), ValueError, "channels must be an int >= 1, got 0"),
     (lambda: build_model("vgg"), ValueError, "unknown model 'vgg'"),
     (lambda: build_model(3), TypeError, "a name or a callable"),
     (lambda: xavier_init_(nn.Linear(2, 2), "x"), TypeError, "init_seed must be an int"),
     (lambda: pick_device("gpu"), ValueError, "unknown device 'gpu'"),
     (lambda: pick_device(7), TypeError, "device must be a string"),
-    (lambda: seeded_generator(-3), ValueError, "seed must be >= 0"),
+    (lambda: seeded_generator(-3), ValueError, "seed must be an int >= 0, got -3"),
 ])
 def test_bad_input_gets_a_clear_error(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_numpy_integers_are_seeds_and_sizes():
+    assert seeded_generator(np.int64(2)).initial_seed() == 2
+    assert mlp(np.array([3, 4, 2]), ("tanh",), init_seed=np.int32(1))[0].in_features == 3
 
 
 def test_device_choice_argument_environment_and_fallback(monkeypatch):
