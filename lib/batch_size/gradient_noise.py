@@ -78,14 +78,21 @@ def batch_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, loss: 
         Tensor (P,): the gradient, parameters in ``named_parameters()`` order.
 
     Raises:
-        TypeError: ``model`` is not an ``nn.Module``, ``x``/``y`` not tensors,
-            ``params`` not a dict of tensors.
-        ValueError: an unknown loss; ``x`` and ``y`` of different lengths.
+        TypeError: ``model`` is not an ``nn.Module``, ``x``/``y`` not tensors or of the
+            wrong dtype, ``params`` not a dict of tensors.
+        ValueError: an unknown loss; data the model cannot take
+            (:func:`lib.core.checks.examples`: row counts, shapes, label ranges, NaN).
     """
     mean = losses.get(loss).mean
-    checks.tensors(x, y)
     params = _weights(model, params)
+    checks.examples(x, y, loss=loss, model=model)
+    return flat_gradient(model, params, x, y, mean)
 
+
+def flat_gradient(model: nn.Module, params: dict, x: torch.Tensor, y: torch.Tensor, mean) -> torch.Tensor:
+    """:func:`batch_gradient` without its checks, for a caller that checked its data once
+    (the noise-scale tracker, which takes hundreds of gradients on one data set);
+    ``mean`` is the loss's :meth:`lib.core.losses.Loss.mean`."""
     def mean_loss(p):
         return mean(functional_call(model, p, (x,)), y)
 
@@ -117,8 +124,8 @@ def per_example_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
         As :func:`batch_gradient`.
     """
     mean = losses.get(loss).mean
-    checks.tensors(x, y)
     params = _weights(model, params)
+    checks.examples(x, y, loss=loss, model=model)
     gradients, _ = _per_example(model, params, x, y, mean)
     return torch.cat([g.reshape(x.shape[0], -1) for g in gradients.values()], dim=1)
 
@@ -141,8 +148,19 @@ class GradientStatistics:
 
     @property
     def b_simple(self) -> float:
-        """:math:`\\operatorname{tr}\\Sigma / |G|^2`; NaN when the |G|^2 estimate is not positive."""
-        return self.trace_sigma / self.g_squared if self.g_squared > 0 else float("nan")
+        """:math:`\\operatorname{tr}\\Sigma / |G|^2`; NaN when it is not measurable (:attr:`not_measurable`)."""
+        return float("nan") if self.not_measurable else self.trace_sigma / self.g_squared
+
+    @property
+    def not_measurable(self) -> str:
+        """Why :attr:`b_simple` is not a number, or ``""``.  Both quantities are non-negative by
+        definition, but their unbiased estimates are differences and can come out negative by
+        sampling noise (early in training, say); a ratio of such estimates is not a noise scale."""
+        if not self.g_squared > 0:
+            return f"the |G|^2 estimate is not positive ({self.g_squared:.3g})"
+        if not self.trace_sigma >= 0:
+            return f"the tr(Sigma) estimate is negative ({self.trace_sigma:.3g})"
+        return ""
 
 
 def per_example_statistics(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, loss: str = "cross_entropy",
@@ -184,6 +202,7 @@ def per_example_statistics(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *
     chunk = checks.int_at_least(chunk, "chunk")
     n = x.shape[0]
     params = _weights(model, params)
+    checks.examples(x, y, loss=loss, model=model)
     size = sum(p.numel() for p in params.values())
     if mean_gradient is not None:
         if not isinstance(mean_gradient, torch.Tensor) or mean_gradient.shape != (size,):
@@ -261,7 +280,8 @@ def smoothed_b_simple(g_squared, trace_sigma, decay: float) -> np.ndarray:
         decay (float): the moving average's factor in [0, 1).
 
     Returns:
-        ndarray (T,): the smoothed ratio, NaN where the smoothed :math:`|G|^2` <= 0.
+        ndarray (T,): the smoothed ratio; NaN (not measurable) where the smoothed
+        :math:`|G|^2` is not positive or the smoothed :math:`\\operatorname{tr}\\Sigma` is negative.
 
     Raises:
         TypeError: ``decay`` is not a number.
@@ -276,7 +296,7 @@ def smoothed_b_simple(g_squared, trace_sigma, decay: float) -> np.ndarray:
     g_smooth = stats.ema(g_squared, decay)
     trace_smooth = stats.ema(trace_sigma, decay)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(g_smooth > 0, trace_smooth / g_smooth, np.nan)
+        return np.where((g_smooth > 0) & (trace_smooth >= 0), trace_smooth / g_smooth, np.nan)
 
 
 # --------------------------------------------------------------------------- the best step

@@ -21,7 +21,7 @@ from lib.core.data import Splits
 from lib.core.device import seeded_generator
 from lib.core.models import build_model
 
-from .gradient_noise import (GradientStatistics, batch_gradient, per_example_statistics, smoothed_b_simple,
+from .gradient_noise import (GradientStatistics, flat_gradient, per_example_statistics, smoothed_b_simple,
                              two_batch_estimates)
 
 
@@ -117,6 +117,15 @@ class NoiseScaleTrace:
         return np.abs(self.fixed_two_batch_b_simple / self.per_example_b_simple - 1)
 
     @property
+    def not_measurable(self) -> int:
+        """How many of the trace's estimates of :math:`B_{\\rm simple}` are not measurable (NaN):
+        the smoothed two-batch values and both kinds of checkpoint estimates together
+        (:attr:`lib.batch_size.gradient_noise.GradientStatistics.not_measurable` says why for each).
+        Figures leave them out and their captions give this count."""
+        values = np.concatenate([self.two_batch_b_simple(), self.per_example_b_simple, self.fixed_two_batch_b_simple])
+        return int(np.isnan(values).sum())
+
+    @property
     def checkpoint_loss(self) -> np.ndarray:
         """(C,): mean training loss on the per-example sample at each checkpoint."""
         return np.array([s.loss for s in self.per_example])
@@ -161,6 +170,8 @@ class NoiseScaleTracker:
                  decay: float = 0.9, seed: int = 0):
         checks.splits(data)
         n = data.x_train.shape[0]
+        template = build_model(model, 0).to(data.x_train.device)
+        checks.examples(data.x_train, data.y_train, loss=loss, model=template, names=("data.x_train", "data.y_train"))
         self.member = checks.int_at_least(member, "member", 0)
         self.loss = losses.get(loss).name
         self.b_small, self.b_big = checks.two_batch_sizes(b_small, b_big)
@@ -171,7 +182,8 @@ class NoiseScaleTracker:
         self.checkpoints = sorted(set(checks.integers(checkpoints, "checkpoints", minimum=1, minimum_count=0)))
         self.decay = checks.fraction(decay, "decay")
         self.data = data
-        self.template = build_model(model, 0).to(data.x_train.device)
+        self.template = template
+        self.mean = losses.get(loss).mean
         self.generator = seeded_generator(checks.seed(seed))
         sample = torch.randperm(n, generator=self.generator)[:self.exact_examples].to(data.x_train.device)
         self.x_exact, self.y_exact = data.x_train[sample], data.y_train[sample]
@@ -187,8 +199,8 @@ class NoiseScaleTracker:
         index = torch.randint(self.data.x_train.shape[0], (self.b_big,), generator=self.generator)
         index = index.to(self.data.x_train.device)
         x, y = self.data.x_train[index], self.data.y_train[index]
-        big = batch_gradient(self.template, x, y, loss=self.loss, params=params)
-        small = batch_gradient(self.template, x[:self.b_small], y[:self.b_small], loss=self.loss, params=params)
+        big = flat_gradient(self.template, params, x, y, self.mean)
+        small = flat_gradient(self.template, params, x[:self.b_small], y[:self.b_small], self.mean)
         return float(small.double().pow(2).sum()), float(big.double().pow(2).sum())
 
     def __call__(self, step: int, params: dict[str, torch.Tensor]) -> None:
@@ -205,7 +217,7 @@ class NoiseScaleTracker:
             self._small.append(small)
             self._big.append(big)
         if done in self.checkpoints:
-            full = batch_gradient(self.template, self.data.x_train, self.data.y_train, loss=self.loss, params=mine)
+            full = flat_gradient(self.template, mine, self.data.x_train, self.data.y_train, self.mean)
             self._checkpoints.append(done)
             self._per_example.append(per_example_statistics(self.template, self.x_exact, self.y_exact,
                                                             loss=self.loss, params=mine, mean_gradient=full))

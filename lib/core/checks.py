@@ -317,6 +317,39 @@ def _probe(model: nn.Module, x: torch.Tensor, name: str) -> torch.Tensor:
             m.training = mode
 
 
+def inputs(x, model: nn.Module | None = None, name: str = "x") -> torch.Tensor | None:
+    """Inputs ``x``: a non-empty floating-point tensor (n, ...) without NaN or infinite values; with a
+    model, of its parameter dtype and device and of a shape it takes (one example is run through it,
+    in evaluation mode, nothing changed).  Returns the model's output for that example (or None).
+
+    Raises:
+        TypeError: not a tensor, not floating point, or a dtype other than the model's.
+        ValueError: empty; NaN or infinite values; another device; a shape the model cannot take.
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {_type_name(x)}")
+    if x.dim() == 0 or x.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one example (row), got shape {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must hold floating-point inputs, got {x.dtype}; convert it with "
+                        f"{name}.float() (the chapter scales pixels to [0, 1])")
+    bad = ~torch.isfinite(x)
+    if bad.any():
+        row = int(bad.reshape(x.shape[0], -1).any(1).nonzero()[0, 0])
+        raise ValueError(f"{name} holds {int(bad.sum())} NaN or infinite value(s), the first in example {row}; "
+                         "clean the data before training (a NaN input is not a diverged run)")
+    if model is None:
+        return None
+    parameter = next(iter(model.parameters()), None)
+    if parameter is not None:
+        if x.dtype != parameter.dtype:
+            raise TypeError(f"{name} is {x.dtype} but the model's weights are {parameter.dtype}; "
+                            f"convert one of them ({name}.to({parameter.dtype}) or model.to({x.dtype}))")
+        if x.device != parameter.device:
+            raise ValueError(f"{name} is on {x.device} but the model on {parameter.device}; move one of them")
+    return _probe(model, x, name)
+
+
 def examples(x, y, *, loss="cross_entropy", model: nn.Module | None = None,
              names: tuple[str, str] = ("x", "y")) -> tuple[torch.Tensor, torch.Tensor]:
     """Inputs ``x`` and targets ``y`` checked against the loss and, when given, the model, before any step.
@@ -341,25 +374,9 @@ def examples(x, y, *, loss="cross_entropy", model: nn.Module | None = None,
     """
     nx, ny = names
     tensors(x, y, names)
-    if not x.is_floating_point():
-        raise TypeError(f"{nx} must hold floating-point inputs, got {x.dtype}; convert it with "
-                        f"{nx}.float() (the chapter scales pixels to [0, 1])")
-    bad = ~torch.isfinite(x)
-    if bad.any():
-        row = int(bad.reshape(x.shape[0], -1).any(1).nonzero()[0, 0])
-        raise ValueError(f"{nx} holds {int(bad.sum())} NaN or infinite value(s), the first in example {row}; "
-                         "clean the data before training (a NaN input is not a diverged run)")
-    output = None
-    if model is not None:
-        parameter = next(iter(model.parameters()), None)
-        if parameter is not None:
-            if x.dtype != parameter.dtype:
-                raise TypeError(f"{nx} is {x.dtype} but the model's weights are {parameter.dtype}; "
-                                f"convert one of them ({nx}.to({parameter.dtype}) or model.to({x.dtype}))")
-            if x.device != parameter.device or y.device != parameter.device:
-                raise ValueError(f"{nx} and {ny} are on {x.device} and {y.device} but the model is on "
-                                 f"{parameter.device}; move them to one device")
-        output = _probe(model, x, nx)
+    output = inputs(x, model, nx)
+    if model is not None and output is not None and y.device != x.device:
+        raise ValueError(f"{ny} is on {y.device} but {nx} and the model on {x.device}; move them to one device")
     if not isinstance(loss, str):
         return x, y
     from .losses import get

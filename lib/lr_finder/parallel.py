@@ -44,7 +44,8 @@ class ParallelTest:
         updates (int): updates each copy took.
         final_loss (ndarray, (S, R)): training loss (on the evaluation subset) after
             ``updates`` updates; NaN if that run diverged.
-        tail_loss (ndarray, (S, R)): the mean mini-batch loss over the last ``tail`` updates; NaN if diverged.
+        tail_loss (ndarray, (S, R)): the mean loss over the examples of the last ``tail`` updates
+            (batches weighted by their size, :meth:`lib.core.engine.History.tail_loss`); NaN if diverged.
         diverged (ndarray, (S, R)): bool.
         history (History): the grid's full record.
         loss_scale (float): the factor the losses were reported on.
@@ -152,7 +153,7 @@ def parallel_range_test(data: Splits, rates, *, model: str | Callable[[int], nn.
     S = len(seeds)
     diverged = by_seed(history.diverged, S)                                          # (S, R)
     final = mask_diverged(by_seed(history.train_loss[:, -1] * scale, S), diverged)
-    tail_loss = mask_diverged(by_seed(history.step_loss[:, -tail:].mean(axis=1) * scale, S), diverged)
+    tail_loss = mask_diverged(by_seed(history.tail_loss(tail) * scale, S), diverged)
     return ParallelTest(rates=rates, init_seeds=seeds, updates=updates, final_loss=final,
                         tail_loss=tail_loss, diverged=diverged, history=history, loss_scale=scale)
 

@@ -144,6 +144,11 @@ class RangeTest:
 class _StopRule:
     """The ``on_step`` callback that stops a sweep: s_t > stop_factor * min_{j <= t} s_j.
 
+    That reading assumes a positive loss.  For a loss that reaches 0 or goes below it
+    (a reader's own, say a negative log-likelihood with a constant dropped), the
+    rise above the best is measured against its size instead:
+    s_t - best > (stop_factor - 1) |best|, which is the same test when best > 0.
+
     s_t is the bias-corrected average of :func:`lib.core.stats.ema`, kept online,
     one loss at a time (m_t = beta m_(t-1) + (1 - beta) L_t, s_t = m_t / (1 - beta^t)),
     because the decision must be taken while the sweep runs; the same two products
@@ -159,7 +164,11 @@ class _StopRule:
         self.average = self.beta * self.average + (1.0 - self.beta) * loss
         smoothed = self.average / (1.0 - self.beta ** (step + 1))
         self.best = min(self.best, smoothed)
-        if smoothed > self.stop_factor * self.best:
+        if self.best > 0:
+            exceeded = smoothed > self.stop_factor * self.best
+        else:   # a loss of one's own that reaches 0 or below: the rise measured against |best|
+            exceeded = smoothed - self.best > (self.stop_factor - 1.0) * abs(self.best)
+        if exceeded:
             return f"the smoothed loss exceeded {self.stop_factor:g} x its minimum"
         return None
 
@@ -262,7 +271,10 @@ def lr_range_test(model: nn.Module, data: Splits, *, optimizer: torch.optim.Opti
     centered = np.full(run.taken, np.nan)
     centered[finite] = smooth_centered(losses[finite], 1.0 - 1.0 / read_window)
     read = centered if read_from == "centered" else smoothed
-    suggestions = suggest(lrs[finite], read[finite], skip_start=skip_start, skip_end=skip_end)
+    if finite.any():
+        suggestions = suggest(lrs[finite], read[finite], skip_start=skip_start, skip_end=skip_end)
+    else:   # the very first loss was not finite: nothing to read, and the record says why
+        suggestions = {name: math.nan for name in RULES}
     settings = dict(start=float(rates[0]), end=float(rates[-1]), steps=steps, mode=mode, beta=beta,
                     stop_factor=stop_factor, batch_size=batch_size, data_seed=data_seed,
                     read_from=read_from, read_window=read_window)

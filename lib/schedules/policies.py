@@ -87,6 +87,35 @@ class PeakedCyclicLR(CyclicLR):
                          **kwargs)
 
 
+def _below_base(policy: str, optimizer: torch.optim.Optimizer, eta_min: float) -> None:
+    base = float(optimizer.param_groups[0]["lr"])
+    if eta_min > base:
+        raise ValueError(f"{policy}: eta_min={eta_min:g} is above the base learning rate {base:g}; the cosine "
+                         "anneals from the base rate down to eta_min, so eta_min must be <= the rate")
+
+
+class FlooredCosineAnnealingLR(CosineAnnealingLR):
+    """``torch.optim.lr_scheduler.CosineAnnealingLR`` that refuses a floor ``eta_min`` above the base rate.
+
+    torch accepts it and then anneals *upwards*, from the base rate to ``eta_min``;
+    a reader who set the two the wrong way round gets a schedule that is not the
+    one they meant, silently.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, T_max: int, eta_min: float = 0.0, **kwargs):
+        _below_base("cosine", optimizer, eta_min)
+        super().__init__(optimizer, T_max=T_max, eta_min=eta_min, **kwargs)
+
+
+class FlooredCosineAnnealingWarmRestarts(CosineAnnealingWarmRestarts):
+    """``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`` that refuses ``eta_min`` above the base rate."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
+                 **kwargs):
+        _below_base("cosine_restarts", optimizer, eta_min)
+        super().__init__(optimizer, T_0=T_0, T_mult=T_mult, eta_min=eta_min, **kwargs)
+
+
 # --------------------------------------------------------------------------- parameters
 
 @dataclass(frozen=True)
@@ -185,10 +214,10 @@ POLICIES: dict[str, Policy] = {p.name: p for p in (
                                           open_low=True),
                                 _int("total_iters", "updates of warm-up")),
            r"\eta_t = \eta_0\,\bigl(f + (1 - f)\min(t, T)/T\bigr)", "goyal2017accurate"),
-    Policy("cosine", CosineAnnealingLR, (_int("T_max", "updates of the half cosine"), _floor()),
+    Policy("cosine", FlooredCosineAnnealingLR, (_int("T_max", "updates of the half cosine"), _floor()),
            r"\eta_t = \eta_{\min} + \tfrac12(\eta_0 - \eta_{\min})\bigl(1 + \cos(\pi t/T)\bigr)",
            "loshchilov2017sgdr"),
-    Policy("cosine_restarts", CosineAnnealingWarmRestarts,
+    Policy("cosine_restarts", FlooredCosineAnnealingWarmRestarts,
            (_int("T_0", "updates of the first cycle"), _int("T_mult", "growth factor of the cycles"), _floor()),
            r"\eta_t = \eta_{\min} + \tfrac12(\eta_0 - \eta_{\min})\bigl(1 + \cos(\pi t_{\rm cur}/T_i)\bigr)",
            "loshchilov2017sgdr"),

@@ -47,13 +47,6 @@ def _parameters(model) -> Weights:
     return parameters(checks.module(model), "model")
 
 
-def _check_batch(x, y, loss: str) -> None:
-    checks.tensors(x, y)
-    if losses.get(loss).classification and (y.dtype != torch.int64 or y.dim() != 1):
-        raise ValueError(f"y must hold integer class labels of shape (n,) for {loss}, "
-                         f"got {y.dtype} of shape {tuple(y.shape)}")
-
-
 def loss_function(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
                   loss: str = "cross_entropy") -> Callable[[Weights], torch.Tensor]:
     """The mean loss on ``(x, y)`` as a pure function of a parameter dict, ``f(params) -> scalar``.
@@ -76,14 +69,14 @@ def loss_function(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
         returning a scalar tensor.
 
     Raises:
-        TypeError: ``model`` is not an ``nn.Module``; ``x`` or ``y`` is not a tensor.
-        ValueError: a model without parameters, an unknown loss, ``x`` and ``y``
-            of different lengths, or labels that are not int64 of shape (n,) for a
-            classification loss.
+        TypeError: ``model`` is not an ``nn.Module``; ``x`` or ``y`` is not a tensor or
+            has the wrong dtype (:func:`lib.core.checks.examples`).
+        ValueError: a model without parameters, an unknown loss, or data the model
+            cannot take (row counts, shapes, label ranges, NaN inputs).
     """
     _parameters(model)
     mean = losses.get(loss).mean
-    _check_batch(x, y, loss)
+    checks.examples(x, y, loss=loss, model=model)
     buffers = {name: b.detach().clone() for name, b in model.named_buffers()}
 
     def f(params: Weights) -> torch.Tensor:

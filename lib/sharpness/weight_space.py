@@ -31,7 +31,7 @@ from torch import nn
 
 from lib.core import checks, losses
 from lib.core.device import seeded_generator
-from lib.core.evaluate import evaluate_stacked
+from lib.core.evaluate import stacked_metrics
 from lib.core.params import parameters, same_layout
 
 Weights = dict[str, torch.Tensor]
@@ -41,9 +41,9 @@ def _parameters(model, what: str = "model") -> Weights:
     return parameters(checks.module(model, what), what)
 
 
-def _check_evaluation(x, y, loss, chunk) -> int:
+def _check_evaluation(model, x, y, loss, chunk) -> int:
     losses.get(loss)
-    checks.tensors(x, y)
+    checks.examples(x, y, loss=loss, model=model)
     return checks.int_at_least(chunk, "chunk")
 
 
@@ -58,7 +58,7 @@ def _evaluate_points(model, stacked, buffers, x, y, loss, chunk) -> tuple[np.nda
     for start in range(0, count, chunk):
         part = {k: v[start:start + chunk] for k, v in stacked.items()}
         part_buffers = {k: v[start:start + chunk] for k, v in buffers.items()}
-        l, a = evaluate_stacked(model, part, part_buffers, x, y, loss=loss)
+        l, a = stacked_metrics(model, part, part_buffers, x, y, loss=loss)
         point_losses.append(l.double().cpu().numpy())
         accuracies.append(a.double().cpu().numpy())
     return np.concatenate(point_losses), np.concatenate(accuracies)
@@ -140,7 +140,7 @@ def losses_along_line(model: nn.Module, direction: Weights, alphas, x: torch.Ten
         raise ValueError("direction must have exactly the model's parameter names and shapes "
                          "(e.g. from filter_normalized_direction(model, seed))")
     a = torch.as_tensor(checks.values(alphas, "alphas"))
-    chunk = _check_evaluation(x, y, loss, chunk)
+    chunk = _check_evaluation(model, x, y, loss, chunk)
     stacked = {}
     for name, p in params.items():
         d = direction[name].detach().to(dtype=p.dtype).to(p.device)
@@ -199,7 +199,7 @@ def interpolate(model_a: nn.Module, model_b: nn.Module, alphas, x: torch.Tensor,
     params_b = _parameters(model_b, "model_b")
     same_layout(params_a, params_b, "model_b")
     a = torch.as_tensor(checks.values(alphas, "alphas"))
-    chunk = _check_evaluation(x, y, loss, chunk)
+    chunk = _check_evaluation(model_a, x, y, loss, chunk)
 
     def mix(ta: torch.Tensor, tb: torch.Tensor) -> torch.Tensor:
         shape = (-1,) + (1,) * ta.dim()

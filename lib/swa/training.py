@@ -19,8 +19,10 @@ PyTorch's three pieces do the averaging:
   the exponential moving average :math:`\\bar w \\leftarrow d\\,\\bar w + (1 - d)\\,w`;
 * :class:`~torch.optim.swa_utils.SWALR` sets the constant plan's rates
   (:meth:`~lib.swa.plans.SWAPlan.learning_rates`);
-* :func:`~torch.optim.swa_utils.update_bn` recomputes batch-norm statistics
-  with one pass over training data (:func:`recompute_bn`).  The averaged
+* batch-norm statistics are recomputed with one pass over training data, as
+  :func:`~torch.optim.swa_utils.update_bn` does, but with every example weighing
+  the same (:func:`recompute_bn`; ``update_bn`` averages per-batch statistics, so
+  a small last batch counts as much as a full one).  The averaged
   weights never ran a forward pass during training, so the running statistics
   they carry belong to the last SGD iterate: evaluating without this pass is
   SWA's one trap.
@@ -43,7 +45,7 @@ from typing import Sequence
 import numpy as np
 import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn, update_bn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from lib.core import checks, models
 from lib.core.data import Splits
@@ -148,7 +150,7 @@ class SWARun:
         average_val_acc, iterate_val_acc (ndarray, (snapshots,)): with ``track``, the validation
             accuracy of the running average and of the iterate at each snapshot (NaN otherwise).
         iterate (nn.Module or None): the last SGD iterate.
-        average (nn.Module or None): the SWA network, batch-norm statistics recomputed by ``update_bn``.
+        average (nn.Module or None): the SWA network, batch-norm statistics recomputed by :func:`recompute_bn`.
         average_stale_bn (nn.Module or None): the same weights with the statistics they inherited
             (``None`` without batch norm).
         ema (nn.Module or None): the exponential moving average (statistics recomputed).
@@ -206,22 +208,70 @@ def bn_batches(x: torch.Tensor, batch_size: int = 512) -> list[torch.Tensor]:
 
 
 def recompute_bn(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> nn.Module:
-    """A copy of ``model`` whose batch-norm statistics are recomputed on ``x`` by ``update_bn``.
+    """A copy of ``model`` whose batch-norm statistics are recomputed on ``x``, every example weighing the same.
 
-    ``update_bn`` resets each layer's running mean and variance and, with the
-    layer's momentum set to ``None``, accumulates their plain average over one
-    pass of :func:`bn_batches` (in training mode); the copy is returned in
-    evaluation mode.  Without batch norm the copy is returned unchanged.
+    What ``torch.optim.swa_utils.update_bn`` does, one pass over ``x`` in batches
+    of :func:`bn_batches` in training mode, with one difference: ``update_bn``
+    sets each layer's momentum to ``None``, so its running statistics are the
+    plain average of the per-batch statistics, and a last batch of one image
+    weighs as much as a full one of 512 (over 513 images the mean comes out 15 %
+    and the variance 26 % off in the tests).  Here each layer's input is summed
+    over all examples instead (per channel: count, sum and sum of squares, in
+    float64, by a forward hook), and the layer gets
+
+    .. math:: \\mu = \\frac{1}{N}\\sum_i x_i, \\qquad
+              \\sigma^2 = \\frac{1}{N - 1}\\sum_i (x_i - \\mu)^2,
+
+    the mean and the unbiased variance of all N values, as batch norm keeps them.
+    For a layer behind another batch-norm layer, its inputs are those of training
+    mode in batches of ``batch_size``, as with ``update_bn``.  The copy is returned
+    in evaluation mode; without batch norm it is returned unchanged.
+
+    Args:
+        model (nn.Module): the network (not changed).
+        x (Tensor, (n, ...)): inputs, floating point and finite.
+        batch_size (int): examples per forward pass (memory). Default 512.
 
     Raises:
-        TypeError: ``model`` is not an ``nn.Module``; a bad ``x`` or ``batch_size``.
-        ValueError: ``batch_size`` < 1.
+        TypeError: ``model`` is not an ``nn.Module``; ``x`` is not a floating-point tensor.
+        ValueError: ``batch_size`` < 1; ``x`` empty, not finite, or of a shape the model cannot take.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    checks.module(model)
+    checks.inputs(x, model)
+    batches = bn_batches(x, batch_size)
     fresh = copy.deepcopy(model)
+    layers = [m for m in fresh.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not layers:
+        fresh.eval()
+        return fresh
+    sums: dict[nn.Module, list] = {}
+
+    def accumulate(layer, inputs, _output):
+        (value,) = inputs                                                # (B, C) or (B, C, H, W)
+        wide = value.to(torch.float32 if value.device.type == "mps" else torch.float64)   # MPS has no float64
+        dims = [d for d in range(value.dim()) if d != 1]                 # all but the channel axis
+        total = sums.setdefault(layer, [0, 0.0, 0.0])
+        total[0] += value.numel() // value.shape[1]
+        total[1] = total[1] + wide.sum(dims)                             # (C,)
+        total[2] = total[2] + wide.pow(2).sum(dims)
+
+    hooks = [layer.register_forward_hook(accumulate) for layer in layers]
+    fresh.train()
+    try:
+        with torch.no_grad():
+            for batch in batches:
+                fresh(batch)
+    finally:
+        for hook in hooks:
+            hook.remove()
     with torch.no_grad():
-        update_bn(bn_batches(x, batch_size), fresh)
+        for layer, (count, total, squares) in sums.items():
+            mean = total / count
+            variance = (squares - count * mean * mean) / max(count - 1, 1)
+            layer.running_mean.copy_(mean.to(layer.running_mean.dtype))
+            layer.running_var.copy_(variance.clamp_min(0).to(layer.running_var.dtype))
+            if layer.num_batches_tracked is not None:          # as update_bn leaves it: one per batch
+                layer.num_batches_tracked.fill_(len(batches))
     fresh.eval()
     return fresh
 
@@ -243,7 +293,7 @@ def continue_run(checkpoint: Checkpoint, plan: SWAPlan, data: Splits, *, epochs:
             iterate at every snapshot. Default True.
         keep_snapshots (bool): keep a copy of every snapshot's parameters (to test
             the average, or to draw the plane through them). Default False.
-        bn_examples (int or None): for a network with batch norm, ``update_bn`` reads the
+        bn_examples (int or None): for a network with batch norm, :func:`recompute_bn` reads the
             first ``bn_examples`` training images. Default: all of them.
 
     Returns:

@@ -125,7 +125,7 @@ Y3 = torch.tensor([0, 1])
     (lambda: H.hessian_trace(nn.Linear(3, 2), X3, Y3, samples=0), ValueError, "samples must be an int >= 1"),
     (lambda: H.hessian_trace(nn.Linear(3, 2), X3, torch.tensor([0])), ValueError, "same number"),
     (lambda: H.hessian_trace(nn.Linear(3, 2), X3.numpy(), Y3), TypeError, "x must be a torch.Tensor"),
-    (lambda: H.hessian_trace(nn.Linear(3, 2), X3, Y3.float()), ValueError, "integer class labels"),
+    (lambda: H.hessian_trace(nn.Linear(3, 2), X3, Y3.float()), TypeError, "y must hold int64 class labels for cross_entropy, got floating-point"),
     (lambda: H.hessian_vector_product(nn.Linear(3, 2), X3, Y3, {"weight": torch.zeros(2, 3)}),
      ValueError, "missing ['bias']"),
     (lambda: H.hessian_vector_product(nn.Linear(3, 2), X3, Y3, {"weight": torch.zeros(3, 2),

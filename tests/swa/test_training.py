@@ -10,6 +10,8 @@
 """
 from __future__ import annotations
 
+import copy
+
 import math
 import re
 
@@ -163,19 +165,34 @@ def test_batch_norm_statistics_are_recomputed_for_the_average(toy):
     assert not torch.allclose(bn.running_mean, run.average_stale_bn.features[1].running_mean)
 
 
-def test_recompute_bn_averages_the_statistics_of_its_batches():
+def test_recompute_bn_gives_the_statistics_of_all_examples_whatever_the_batches():
     model = small_cnn(0, channels=2)
     x = torch.rand(40, 784, generator=torch.Generator().manual_seed(0))
     fresh = training.recompute_bn(model, x, batch_size=16)             # batches of 16, 16, 8
     with torch.no_grad():
-        z = model.features[0](x.reshape(-1, 1, 28, 28))
-    chunks = [z[:16], z[16:32], z[32:]]
-    torch.testing.assert_close(fresh.features[1].running_mean,
-                               torch.stack([c.mean((0, 2, 3)) for c in chunks]).mean(0), atol=1e-6, rtol=1e-5)
-    torch.testing.assert_close(fresh.features[1].running_var,
-                               torch.stack([c.var((0, 2, 3)) for c in chunks]).mean(0), atol=1e-6, rtol=1e-5)
+        z = model.features[0](x.reshape(-1, 1, 28, 28)).double()       # the first layer's input to batch norm
+    torch.testing.assert_close(fresh.features[1].running_mean, z.mean((0, 2, 3)).float(), atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(fresh.features[1].running_var, z.var((0, 2, 3)).float(), atol=1e-6, rtol=1e-5)
     assert model.features[1].running_mean.abs().max() == 0          # the original is untouched
     assert [len(b) for b in training.bn_batches(x, 16)] == [16, 16, 8]
+
+
+def test_update_bn_weighs_a_last_batch_of_one_as_much_as_a_full_one_and_recompute_bn_does_not():
+    # 513 inputs in batches of 512: torch's update_bn averages the two batches' statistics
+    from torch.optim.swa_utils import update_bn
+
+    layer = torch.nn.Sequential(torch.nn.Unflatten(1, (1, 4, 4)), torch.nn.BatchNorm2d(1))   # 16 pixels, 1 channel
+    x = torch.randn(513, 16, generator=torch.Generator().manual_seed(1)) * 2.0 + 0.5
+    x[-1] = torch.linspace(20.0, 40.0, 16)                            # the lone last image is unusual
+    truth_mean, truth_var = x.double().mean().reshape(1), x.double().var().reshape(1)
+    torch_way = copy.deepcopy(layer)
+    update_bn(training.bn_batches(x, 512), torch_way)
+    ours = training.recompute_bn(layer, x, batch_size=512)
+    torch.testing.assert_close(ours[1].running_mean.double(), truth_mean, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(ours[1].running_var.double(), truth_var, rtol=1e-6, atol=1e-6)
+    assert abs(float(torch_way[1].running_mean) / float(truth_mean) - 1) > 0.1     # update_bn: > 10 % off
+    assert abs(float(torch_way[1].running_var) / float(truth_var) - 1) > 0.1
+    assert int(ours[1].num_batches_tracked) == int(torch_way[1].num_batches_tracked) == 2
 
 
 def test_a_diverging_run_is_recorded_not_raised(toy):
