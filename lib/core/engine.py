@@ -20,10 +20,13 @@ schedule, momentum, weight decay, initial weights or data order.
   schedule (:func:`lib.core.members.learning_rates`), and the history records
   the rate that was actually multiplied into the update;
 * a member whose mini-batch loss becomes NaN or infinite, exceeds
-  ``divergence_loss``, or grows past ``divergence_factor`` times its first loss
-  (:data:`DIVERGENCE_FACTOR`, a hundredfold by default: two orders of magnitude
-  is what anyone would call a run that blew up) is marked diverged at that step
-  and frozen exactly; the others carry on untouched;
+  ``divergence_loss``, or grows past ``divergence_factor`` times its starting
+  loss (the training loss measured before the first update) is marked diverged
+  at that step and frozen exactly; the others carry on untouched.  The default
+  factor, :data:`DIVERGENCE_FACTOR`, is ten thousand: four orders of magnitude is
+  a run that blew up by anyone's reading, while the book's own runs that spiked
+  and recovered (batch-1 regressions at large rates) peak at about 2,600 times
+  their starting loss;
 * hyper-parameters are applied in the weights' dtype (a float64 network gets
   the float64 rate 0.1, not float32's 0.10000000149) and recorded in float64;
 * the data are checked against the model and the loss before the first step
@@ -56,8 +59,8 @@ PROGRESS_ENV = "LR_BOOK_PROGRESS"
 #: A ten-class classifier whose mini-batch loss exceeds this, four times the loss of a uniform
 #: guess (4 ln 10 = 9.2), has diverged: the threshold sections 3 and 4 pass as ``divergence_loss``.
 DIVERGED_LOSS = 4 * math.log(10)
-#: By default a member whose mini-batch loss exceeds this many times its first loss has diverged.
-DIVERGENCE_FACTOR = 100.0
+#: By default a member whose mini-batch loss exceeds this many times its starting loss has diverged.
+DIVERGENCE_FACTOR = 1e4
 
 
 # --------------------------------------------------------------------------- the record
@@ -259,9 +262,10 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
         divergence_loss (float): a mini-batch loss above this marks a member diverged
             (a NaN or infinite loss always does). Default ``inf`` (no absolute threshold).
         divergence_factor (float or None): a mini-batch loss above this many times the
-            member's first loss (its absolute value) marks it diverged, > 1.
-            Default :data:`DIVERGENCE_FACTOR` (100); ``None`` turns the rule off (a loss of
-            one's own that may start near 0 or below it).
+            member's starting loss (its training loss before the first update, on the
+            ``train_eval_size`` examples; its absolute value) marks it diverged, > 1.
+            Default :data:`DIVERGENCE_FACTOR` (10,000); ``None`` turns the rule off (a loss
+            of one's own that may start near 0 or below it).
         drop_last (bool): drop each epoch's incomplete last batch. Default False.
         progress (bool or None): a progress bar; ``None`` reads ``$LR_BOOK_PROGRESS``
             (on unless ``0``/``false``).
@@ -381,8 +385,9 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
                 step_losses.append(value)
                 if ceiling is None:
                     ceiling = torch.full_like(value, float(divergence_loss))
-                    if divergence_factor is not None:       # NaN at step 0 makes the ceiling NaN: diverged
-                        ceiling = torch.minimum(ceiling, divergence_factor * value.abs())
+                    if divergence_factor is not None:       # the training loss evaluated before this first update
+                        start = evaluations[0][0].to(value.dtype)
+                        ceiling = torch.minimum(ceiling, divergence_factor * start.abs())
                 ok = torch.isfinite(value) & (value <= ceiling)
                 # On the CPU this check is free; on a GPU it would force a sync each step,
                 # so there the masked update below is always used instead.

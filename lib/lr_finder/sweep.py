@@ -256,6 +256,7 @@ def lr_range_test(model: nn.Module, data: Splits, *, optimizer: torch.optim.Opti
     device = next(model.parameters()).device
     if device != data.device:
         raise ValueError(f"the model is on {device} but the data on {data.device}; move one of them")
+    checks.examples(data.x_train, data.y_train, loss=loss, model=model, names=("data.x_train", "data.y_train"))
 
     started = time.perf_counter()
     with restored(model, optimizer):

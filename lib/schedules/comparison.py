@@ -243,10 +243,7 @@ def compare_schedules(configurations: Mapping[str, Mapping[str, Any]], seeds: Se
         TypeError: as :func:`lib.core.engine.train_grid`.
     """
     members = seed_members(configurations, seeds)
-    if not isinstance(data, Splits):
-        raise TypeError(f"data must be lib.core.data.Splits, got {type(data).__name__}")
-    if data.x_test is None or data.x_val is None:
-        raise ValueError("data must have validation and test splits")
+    checks.splits(data, validation=True, test=True)
     run = train_grid(members, data, batch_size=batch_size, epochs=epochs, eval_every=eval_every,
                      train_eval_size=train_eval_size)
     test = final_test_accuracy(run, data.x_test, data.y_test)

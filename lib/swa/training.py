@@ -118,6 +118,7 @@ def pretrain(data: Splits, *, model="textbook", lr: float, epochs: int, batch_si
     batch_size = checks.batch_size(batch_size, n)
     seed = checks.seed(seed)
     network = build_model(model, seed).to(data.x_train.device)
+    checks.data_for(data, model=network)                                  # before any step
     order = DataOrder(n, seed=seed)
     steps = epochs * steps_per_epoch(n, batch_size)
     losses = np.zeros(0)

@@ -159,7 +159,7 @@ def test_a_fresh_scheduler_object_is_used_once_and_recorded(toy):
 @pytest.mark.parametrize("factor", [None, 100.0])
 def test_a_diverging_member_is_frozen_and_does_not_disturb_the_others(toy, factor):
     # factor None: only a non-finite loss counts (the engine's rule before the relative default);
-    # 100: the member is caught earlier, at a finite loss a hundred times its first
+    # 100: the member is caught earlier, at a finite loss a hundred times its starting loss
     members = [Member(lr=0.5), Member(lr=1e37, momentum=0.9), Member(lr=0.1, init_seed=1)]
     snapshots = []
     run = train_grid(members, toy, batch_size=32, epochs=2, progress=False, divergence_factor=factor,
@@ -170,7 +170,8 @@ def test_a_diverging_member_is_frozen_and_does_not_disturb_the_others(toy, facto
     if factor is None:
         assert not np.isfinite(h.step_loss[1, d])
     else:
-        assert h.step_loss[1, d] > factor * h.step_loss[1, 0] and np.all(h.step_loss[1, :d] <= factor * h.step_loss[1, 0])
+        start = h.train_loss[1, 0]                      # the training loss before the first update
+        assert h.step_loss[1, d] > factor * start and np.all(h.step_loss[1, :d] <= factor * start)
     assert np.isnan(h.step_lr[1, d:]).all() and np.isfinite(h.step_lr[1, :d]).all()
     assert all(torch.equal(s, snapshots[d]) for s in snapshots[d:])    # frozen
     assert np.isnan(h.val_loss[1, -1])

@@ -97,7 +97,7 @@ def test_bad_inputs_say_what_is_allowed(call, error, fragment):
 
 
 def test_compare_schedules_bad_inputs(toy_data):
-    with pytest.raises(ValueError, match="validation and test"):
+    with pytest.raises(ValueError, match="data needs a test split, and has none"):
         K.compare_schedules({"a": {"lr": 0.1}}, [0, 1], toy_data, batch_size=16)
     with pytest.raises(TypeError, match="Splits"):
         K.compare_schedules({"a": {"lr": 0.1}}, [0, 1], "mnist")
