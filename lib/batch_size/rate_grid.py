@@ -26,7 +26,7 @@ import numpy as np
 from lib.core import checks, stats
 from lib.core.data import Splits
 from lib.core.engine import DIVERGED_LOSS, History, train_grid
-from lib.core.evaluate import evaluate_stacked
+from lib.core.evaluate import stacked_metrics
 from lib.core.members import Member
 from lib.core.models import build_model
 from lib.core.order import steps_per_epoch
@@ -143,7 +143,8 @@ class _ValidationProbe:
 
     def __call__(self, step: int, params: dict) -> None:
         if step + 1 in self.steps:
-            loss, _ = evaluate_stacked(self.template, params, {}, self.x_val, self.y_val)   # (K,)
+            # (K,); the data were checked once, by train_grid
+            loss, _ = stacked_metrics(self.template, params, {}, self.x_val, self.y_val, loss="cross_entropy")
             self.done.append(step + 1)
             self.losses.append(loss.cpu().numpy().astype(np.float64))
 

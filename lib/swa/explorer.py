@@ -49,11 +49,10 @@ class CyclicalExplorer(Explorer):
             raise TypeError("checkpoint must be a lib.swa.training.Checkpoint (from pretrain)")
         self.checkpoint, self.data = checkpoint, checks.splits(data, classification=True)
         self.epochs = checks.integer(epochs, "epochs", minimum=1)
-        self.options = {}
-        for name, values in (("cycle", cycles), ("alpha_1", alpha_1s), ("alpha_2", alpha_2s)):
-            if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
-                raise ValueError(f"{name} options must be a non-empty list")
-            self.options[name] = list(values)
+        self.options = {"cycle": list(checks.integers(cycles, "cycles", minimum=1)),
+                         "alpha_1": checks.rates(alpha_1s, "alpha_1s").tolist(),
+                         "alpha_2": checks.rates(alpha_2s, "alpha_2s").tolist()}
+        cycles, alpha_1s, alpha_2s = self.options["cycle"], self.options["alpha_1"], self.options["alpha_2"]
         self.per_epoch = steps_per_epoch(data.x_train.shape[0], checkpoint.batch_size)
         for cycle in cycles:
             cyclical(max(alpha_1s), min(alpha_2s), cycle).snapshot_steps(self.epochs * self.per_epoch)

@@ -27,7 +27,7 @@ def test_explorer_shows_a_message_for_invalid_rates(toy, checkpoint):
 
 BAD_INPUTS = [
     (lambda d, c: explorer.CyclicalExplorer(c, d, epochs=1, cycles=[], alpha_1s=[0.1], alpha_2s=[0.01]),
-     ValueError, "cycle options must be a non-empty list"),
+     ValueError, "cycles must be a list of at least 1 int(s), got []"),
     (lambda d, c: explorer.CyclicalExplorer(c, d, epochs=1, cycles=[1000], alpha_1s=[0.1], alpha_2s=[0.01]),
      ValueError, "fewer than one cycle"),
     (lambda d, c: explorer.CyclicalExplorer("checkpoint", d, epochs=1, cycles=[1], alpha_1s=[0.1],
