@@ -6,7 +6,6 @@ import re
 import pytest
 
 from tools.build_book import notebook_runs
-from tools.notebooks import repository_url
 from tools.toc import ROOT, html_page, toc_files, toc_notebooks
 
 pytestmark = pytest.mark.book
@@ -105,12 +104,10 @@ def test_section_1_shows_its_quick_run_numbered_figures_and_launch_buttons(brows
             caption = figures.nth(i).locator("figcaption").inner_text()
             assert re.match(r"Fig\. 1\.\d+", caption), caption[:80]
         assert "Fig. 1.1" in text and "Fig. 1.2" in text
-        # launch buttons (Binder, Colab, live code) point at the repository in _config.yml
+        # the repository is the placeholder: no dead launch buttons, and the build said why
         html = page.content()
-        repo = repository_url().removeprefix("https://github.com/")
-        assert f"mybinder.org/v2/gh/{repo}" in html
-        assert f"colab.research.google.com/github/{repo}" in html
-        assert "initThebe" in html
+        assert "mybinder.org/v2/gh/" not in html and "colab.research.google.com/github/" not in html
+        assert "[launch] repository.url in _config.yml is 'https://github.com/OWNER/REPOSITORY'" in built_book.log
         # a look at it: the top of the page and the first figure
         shots = built_book.build_dir / "screenshots"
         shots.mkdir(exist_ok=True)
@@ -120,3 +117,36 @@ def test_section_1_shows_its_quick_run_numbered_figures_and_launch_buttons(brows
         assert (shots / "section1-figure.png").stat().st_size > 20_000
     finally:
         page.close()
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=_name)
+def test_reader_copies_read_as_plain_markdown_with_the_numbers_of_the_page(built_book, notebook):
+    import html as html_module
+
+    import nbformat
+
+    from tools import notebooks as notebook_tools
+    from tools import reader
+
+    copy = nbformat.read(built_book.html / "_sources" / notebook.relative_to(ROOT), as_version=4)
+    source = nbformat.read(notebook, as_version=4)
+    prose = [cell for cell in copy.cells if cell.cell_type == "markdown"]
+    leftovers = [m.group(0) for cell in prose for m in reader.MYST_LEFTOVERS.finditer(cell.source)]
+    assert not leftovers, f"MyST markup left in the reader copy: {leftovers[:5]}"
+    assert "reader's copy" in prose[0].source and "*quick* budget" in prose[0].source
+    assert copy.cells[1].source == notebook_tools.setup_cell_source("")     # unpublished: no repository named
+    figures = sum(cell.source.count("```{glue:figure}") for cell in source.cells if cell.cell_type == "markdown")
+    assert sum(len(cell.get("attachments", {})) for cell in prose) == figures
+    # every glued number reads in the copy as myst-nb rendered it on the page
+    page = re.sub(r"<[^>]+>", " ", (built_book.html / html_page(notebook)).read_text(encoding="utf-8"))
+    page = html_module.unescape(page).translate(str.maketrans("\u2018\u2019\u201c\u201d", "''\"\""))  # smart quotes
+    values = reader.glued_outputs(built_book.build_dir / "jupyter_execute" / notebook.relative_to(ROOT))
+    checked = 0
+    for cell in source.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for match in reader.GLUE_TEXT.finditer(cell.source):
+            shown = reader._text(values[match.group(1)], match.group(2), match.group(1))
+            assert shown in page, f"{match.group(0)} reads {shown!r} in the copy but not on the page"
+            checked += 1
+    assert checked > 20

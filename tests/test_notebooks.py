@@ -21,8 +21,9 @@ def _name(path) -> str:
     return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path.name
 
 
-def check_setup_cell(nb: nbformat.NotebookNode, url: str) -> None:
-    """The first cell installs lib from ``url`` when it is not importable, and hides in the HTML."""
+def check_setup_cell(nb: nbformat.NotebookNode) -> None:
+    """The first cell is the set-up cell: hidden in the HTML, tries ``import lib`` and only on
+    ImportError installs it; a source notebook names no repository (the reader copies do)."""
     first = nb.cells[0]
     assert first.cell_type == "code", "the first cell must be the set-up code cell"
     assert "remove-cell" in first.metadata.get("tags", []), "the set-up cell must carry the tag remove-cell"
@@ -34,10 +35,8 @@ def check_setup_cell(nb: nbformat.NotebookNode, url: str) -> None:
     assert "lib" in body_imports
     handlers = [h for h in tries[0].handlers if isinstance(h.type, ast.Name) and h.type.id == "ImportError"]
     assert handlers, "the install must happen only on ImportError"
-    strings = [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
-    urls = [s for s in strings if s.startswith("https://")]
-    assert urls == [url], f"the set-up cell installs from {urls}, but _config.yml names {url}"
-    assert "pip" in first.source and "git+" in first.source
+    assert first.source == notebooks.setup_cell_source(), (
+        "the set-up cell differs from the template: run python -m tools.notebooks sync-setup chapters/*.ipynb")
 
 
 def check_imports_cell(nb: nbformat.NotebookNode) -> None:
@@ -62,9 +61,9 @@ def test_every_chapter_notebook_is_in_the_toc():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_name)
-def test_first_cell_installs_lib_from_the_configured_repository(path):
+def test_first_cell_is_the_set_up_cell_and_the_second_the_imports(path):
     nb = nbformat.read(path, as_version=4)
-    check_setup_cell(nb, CONFIG["repository"]["url"])
+    check_setup_cell(nb)
     check_imports_cell(nb)
     assert nb.metadata["kernelspec"]["name"] == "python3"
 
@@ -79,10 +78,65 @@ def test_notebook_is_committed_without_outputs(path):
     assert "widgets" not in raw["metadata"], "saved widget state is an output too"
 
 
-def test_the_launch_buttons_use_the_same_repository():
+def test_the_launch_buttons_are_configured_in_one_place():
+    from tools import launch
+
     assert CONFIG["repository"]["url"].startswith("https://github.com/")
     assert CONFIG["launch_buttons"]["binderhub_url"] and CONFIG["launch_buttons"]["colab_url"]
     assert CONFIG["launch_buttons"]["thebe"] is True
+    assert "launch" in CONFIG["sphinx"]["local_extensions"]
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert f'Repository = "{CONFIG["repository"]["url"]}"' in pyproject
+
+
+def test_an_unconfigured_repository_leaves_the_buttons_out_and_says_so():
+    from tools import launch
+
+    for url in (launch.PLACEHOLDER, "", "https://github.com/only-an-owner", "https://example.org/a/b"):
+        options = {"repository_url": url, "launch_buttons": {"binderhub_url": "https://mybinder.org", "thebe": True},
+                   "use_repository_button": True}
+        message = launch.configure(options)
+        assert options["launch_buttons"] == {} and options["use_repository_button"] is False
+        assert "left out" in message and "repository.url" in message
+
+
+def test_a_configured_repository_sends_the_buttons_to_the_published_reader_copies(tmp_path):
+    from tools import launch
+
+    options = {"repository_url": "https://github.com/someone/lr-book", "repository_branch": "main",
+               "launch_buttons": {"binderhub_url": "https://mybinder.org", "colab_url": "https://colab.research.google.com"},
+               "use_repository_button": True}
+    message = launch.configure(options)
+    assert options["repository_branch"] == launch.PUBLISH_BRANCH == "gh-pages"
+    assert options["path_to_docs"] == launch.READER_FOLDER == "_sources"
+    assert options["launch_buttons"]["binderhub_url"] and options["use_repository_button"] is True
+    assert "ghp-import" in message
+    requirements = launch.binder_requirements(ROOT / "binder" / "requirements.txt", "https://github.com/someone/lr-book")
+    assert "git+https://github.com/someone/lr-book" in requirements.splitlines() and "-e ." not in requirements
+
+
+@pytest.mark.parametrize("repository, words", [
+    ("", ["names no repository", "git clone <the book's repository> lr-batch-book", "pip install -e lr-batch-book"]),
+    ("https://github.com/OWNER/REPOSITORY",
+     ["Installing `lib` with pip from https://github.com/OWNER/REPOSITORY failed",
+      "git clone https://github.com/OWNER/REPOSITORY lr-batch-book", "pip install -e lr-batch-book"]),
+])
+def test_the_set_up_cell_stops_with_one_clear_message_when_lib_cannot_be_installed(tmp_path, repository, words):
+    # a Python without lib (isolated, no site-packages: -I -S) and a repository pip cannot reach
+    import subprocess
+    import sys
+
+    script = tmp_path / "setup_cell.py"
+    script.write_text(notebooks.setup_cell_source(repository))
+    env = {"PATH": "/usr/bin:/bin", "GIT_TERMINAL_PROMPT": "0", "PIP_NO_INPUT": "1", "PIP_RETRIES": "0",
+           "PIP_TIMEOUT": "5", "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-I", "-S", str(script)], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 1
+    message = result.stderr.strip()
+    assert "Traceback" not in message
+    for word in words:
+        assert word in message
 
 
 def test_the_build_is_strict_and_cached():
@@ -94,7 +148,7 @@ def test_the_build_is_strict_and_cached():
 def test_a_new_chapter_starts_with_the_two_expected_cells(tmp_path):
     path = notebooks.new_chapter(tmp_path / "07_new.ipynb", "A new section")
     nb = nbformat.read(path, as_version=4)
-    check_setup_cell(nb, CONFIG["repository"]["url"])
+    check_setup_cell(nb)
     check_imports_cell(nb)
     with pytest.raises(FileExistsError):
         notebooks.new_chapter(path, "again")
