@@ -4,8 +4,11 @@
 only: nothing is trained.  Its one compute call is :func:`explorer_point` (the
 nearest rate of the grid and its result over seeds, an :class:`ExplorerPoint`),
 its figure :func:`lib.batch_size.figures.explorer_figure` and its sentence
-:func:`describe_point`.  Invalid choices (a rate outside the grid, warm-up at a
-batch size trained without it) show a message instead of a traceback.
+:func:`describe_point`.  The rate slider offers exactly the rates trained at the
+chosen batch size in the chosen variant (ticking *warm-up* switches it to the
+warm-up rates, which may be fewer), so the slider, the star, the title and the
+sentence all name the rate whose curves are drawn.  Warm-up at a batch size
+trained without it shows a message instead of a traceback.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ import ipywidgets as W
 import numpy as np
 
 from lib.core import checks
-from lib.explorer import Explorer
+from lib.explorer import Explorer, sized
 
 from .figures import explorer_figure
 from .rate_grid import RateGrid
@@ -89,13 +92,19 @@ def explorer_point(sweep: Sweep, batch_size: int, lr: float, variant: str = "con
 
 
 def describe_point(point: ExplorerPoint) -> str:
-    """One sentence about a point: the nearest grid rate's result and the two rules' predictions."""
-    sweep, batch_size = point.sweep, point.batch_size
+    """One sentence about a point: the drawn rate's result (naming the rate asked for when the grid's
+    nearest differs), the warm-up rates when only some were trained, and the two rules' predictions."""
+    sweep, batch_size, grid = point.sweep, point.batch_size, point.grid
     base_b, base_rate = sweep.batch_sizes[0], float(point.best_rates[0])
     best_rate, best_variant = point.best
+    warmup = point.variant == "warmup"
     result = (f"diverged in {point.diverged} of {len(sweep.seeds)} seeds" if point.diverged
               else f"final validation loss {point.loss:.3f} (spread over seeds {point.spread:.3f})")
-    return (f"B = {batch_size}, nearest rate in the grid η = {point.rate:g}: {result}. "
+    asked = "" if math.isclose(point.lr, point.rate, rel_tol=1e-12) else f" (the grid's nearest to η = {point.lr:.3g})"
+    own = grid.rates_of(point.variant)
+    only = (f" Warm-up was trained at {'η = ' + ', '.join(f'{r:g}' for r in own)} only at this batch size."
+            if warmup and len(own) < len(grid.rates) else "")
+    return (f"B = {batch_size}{' with warm-up' if warmup else ''}, η = {point.rate:g}{asked}: {result}.{only} "
             f"Best at this batch size: η = {best_rate:g}{' with warm-up' if best_variant == 'warmup' else ''}. "
             f"From η = {base_rate:g} at B = {base_b}, the linear rule predicts "
             f"{scaled_rate(batch_size, base_b, base_rate, 1.0):.3g} and the square-root rule "
@@ -103,16 +112,21 @@ def describe_point(point: ExplorerPoint) -> str:
 
 
 class ScalingExplorer(Explorer):
-    """Pick a batch size and a learning rate; see that grid's curves and where the point sits against the rules.
+    """Pick a batch size and a trained learning rate; see that grid's curves and where the point sits
+    against the rules.
+
+    The rate slider holds the rates trained at the chosen batch size in the chosen
+    variant; ticking *warm-up* (or moving to a batch size whose grid has other
+    rates) moves it to the nearest of those, so what it shows is what is drawn.
 
     Args:
         sweep (Sweep): the cached sweep.
         batch_size (int, optional): the first batch size shown. Default: the middle one.
-        lr (float): the first learning rate shown. Default 0.5.
+        lr (float): the first learning rate shown: the grid's rate nearest to it. Default 0.5.
 
     Raises:
         TypeError: ``sweep`` is not a :class:`Sweep`.
-        ValueError: ``batch_size`` not in the sweep.
+        ValueError: ``batch_size`` not in the sweep; ``lr`` outside the range of :func:`explorer_point`.
     """
 
     def __init__(self, sweep: Sweep, batch_size: int | None = None, lr: float = 0.5):
@@ -120,18 +134,38 @@ class ScalingExplorer(Explorer):
             raise TypeError(f"sweep must be a lib.batch_size.batch_sweep.Sweep, got {type(sweep).__name__}")
         self.sweep = sweep
         self._batch_size = sweep.batch_sizes[len(sweep.batch_sizes) // 2] if batch_size is None else batch_size
-        sweep[self._batch_size]
-        self._lr = lr
+        self._lr = explorer_point(sweep, self._batch_size, lr).rate     # checks both; the grid's nearest rate
         super().__init__()
 
     def controls(self) -> list[dict[str, W.Widget]]:
-        low, high = math.log10(self.sweep.rates[0] / 1.5), math.log10(self.sweep.rates[-1] * 1.5)
-        self.batch = W.SelectionSlider(options=self.sweep.batch_sizes, value=self._batch_size,
-                                       description="batch size", continuous_update=False)
-        self.lr = W.FloatLogSlider(value=self._lr, base=10, min=low, max=high, step=0.01, description="η",
-                                   readout_format=".3g", continuous_update=False)
-        self.warmup = W.Checkbox(value=False, description="warm-up")
+        self.batch = sized(W.SelectionSlider(options=self.sweep.batch_sizes, value=self._batch_size,
+                                             description="batch size", continuous_update=False), 300)
+        self.lr = sized(W.SelectionSlider(options=self._rate_options(self._batch_size, "constant"), value=self._lr,
+                                          description="η", continuous_update=False), 300)
+        self.warmup = sized(W.Checkbox(value=False, description="warm-up", indent=False), 110)
+        # registered before the base's redraw: the rates on offer change first, then it computes once
+        self.batch.observe(self._offer_rates, names="value")
+        self.warmup.observe(self._offer_rates, names="value")
         return [{"batch_size": self.batch, "lr": self.lr, "warmup": self.warmup}]
+
+    def _rate_options(self, batch_size: int, variant: str) -> list[tuple[str, float]]:
+        return [(f"{rate:g}", float(rate)) for rate in self.sweep[batch_size].rates_of(variant)]
+
+    def _offer_rates(self, _change=None) -> None:
+        """The rate slider's options: the rates trained at this batch size in this variant, the value the
+        nearest (in log) to the current one.  Left as they are where the variant was not trained: the
+        explorer then shows why."""
+        variant = "warmup" if self.warmup.value else "constant"
+        if variant not in self.sweep[self.batch.value].variants:
+            return
+        options = self._rate_options(self.batch.value, variant)
+        if options == list(self.lr.options):
+            return
+        rates = np.array([rate for _, rate in options])
+        nearest = float(rates[int(np.argmin(np.abs(np.log(rates) - math.log(self.lr.value))))])
+        with self.hold():
+            self.lr.options = options
+            self.lr.value = nearest
 
     def compute(self, batch_size: int, lr: float, warmup: bool) -> ExplorerPoint:
         return explorer_point(self.sweep, batch_size, lr, "warmup" if warmup else "constant")

@@ -290,7 +290,8 @@ def explorer_figure(point: "ExplorerPoint"):
     right.plot(b, tuned, "o-", color=style.PALETTE["blue"], markersize=4, label="best rate")
     right.plot(b, scaled_rate(b, b[0], tuned[0], 1.0), color="0.3", linewidth=1, label="linear")
     right.plot(b, scaled_rate(b, b[0], tuned[0], 0.5), color="0.3", linewidth=1, linestyle="-.", label="square root")
-    right.plot([point.batch_size], [point.lr], "*", color=style.lr_color(point.lr), markeredgecolor="black",
+    # the star is the rate whose curves the left panel draws (the grid's, not the one asked for)
+    right.plot([point.batch_size], [point.rate], "*", color=style.lr_color(point.rate), markeredgecolor="black",
                markersize=13, label="your choice")
     style.batch_axis(right, sweep.batch_sizes)
     style.lr_axis(right, axis="y", label="learning rate η (log scale)")

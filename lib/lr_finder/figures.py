@@ -262,14 +262,27 @@ def check_figure(sweep: RangeTest, first_round: SegmentedSweep, test: ParallelTe
 
 
 def sweep_figure(result: RangeTest):
-    """The explorer's view of one sweep: :func:`plot_sweep`, the loss axis cut at four
-    times the lowest smoothed loss, and a title saying how far the sweep got and why."""
+    """The explorer's view of one sweep: :func:`plot_sweep`, the running average that its
+    smoothing factor :math:`\\beta` makes (dashed; the curve the popular finders draw) with the
+    level at which it stops the sweep (dotted: ``stop_factor`` times its lowest value), the loss
+    axis cut a little above that level, and a title saying how far the sweep got and why."""
     fig, ax = style.new_figure(1, width=7.0, height=3.4)
     plot_sweep(ax, result)
+    settings = result.settings
+    ax.plot(result.lrs, result.smoothed, color="0.35", linestyle="--", linewidth=1.0,
+            label=f"running average, β = {settings['beta']:g} (lags)")
+    lowest = float(np.nanmin(result.smoothed)) if np.isfinite(result.smoothed).any() else math.nan
+    stop_level = settings["stop_factor"] * lowest if lowest > 0 else math.nan
+    if math.isfinite(stop_level):
+        ax.axhline(stop_level, color="0.35", linestyle=":", linewidth=0.8,
+                   label=f"stop: running average > {settings['stop_factor']:g} × its lowest")
     finite = result.losses[np.isfinite(result.losses)]
     if len(finite):
-        ax.set_ylim(0, min(float(finite.max()), 4 * float(np.nanmin(result.centered))) * 1.05)
-    ax.set_title(f"{len(result.lrs)} of {result.settings['steps']} updates at batch size "
-                 f"{result.settings['batch_size']}: {result.stop_reason}")
+        cut = 4 * float(np.nanmin(result.centered))
+        if math.isfinite(stop_level):
+            cut = max(cut, stop_level)
+        ax.set_ylim(0, min(float(finite.max()), cut) * 1.05)
+    ax.set_title(f"{len(result.lrs)} of {settings['steps']} updates at batch size "
+                 f"{settings['batch_size']}: {result.stop_reason}")
     ax.legend(loc="upper left", fontsize=8)
     return fig

@@ -5,7 +5,9 @@ and sharpness numbers from a :class:`~lib.sharpness.generalization_gap.SolutionB
 (training a missing one on demand), computes
 :func:`~lib.sharpness.weight_space.parametric_curves` between them, draws
 :func:`~lib.sharpness.figures.parametric_figure` and shows the two solutions'
-sharpness numbers in a table under the controls.
+sharpness numbers in a table under the controls.  A batch size not trained yet
+trains when it is picked, its progress bar in the explorer's own output
+(:meth:`lib.explorer.Explorer.capturing`).
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import ipywidgets as W
 import numpy as np
 
 from lib.core import checks
-from lib.explorer import Explorer
+from lib.explorer import Explorer, sized
 
 from .figures import parametric_figure
 from .generalization_gap import SolutionBank
@@ -59,11 +61,13 @@ class BatchSizeExplorer(Explorer):
         small, large (int, optional): the first choices. Default the smallest and the largest.
         sharpness_key (str): the Keskar number in the table. Default ``"keskar_full_1e-03"``.
 
-    Choosing the same batch size twice, or one the bank cannot provide, shows a message.
+    Choosing the same batch size twice, or one the bank cannot provide, shows a message.  A
+    batch size the bank has not trained yet trains when it is picked; its progress bar shows
+    in the explorer, above the figure.
 
     Raises:
         TypeError: ``bank`` is not a :class:`SolutionBank`; batch sizes that are not ints.
-        ValueError: fewer than two distinct batch sizes.
+        ValueError: fewer than two distinct batch sizes; ``small`` or ``large`` not among them.
     """
 
     def __init__(self, bank: SolutionBank, batch_sizes, splits: dict, *, alphas=None,
@@ -76,8 +80,12 @@ class BatchSizeExplorer(Explorer):
             raise ValueError(f"batch_sizes must hold at least two different sizes to choose from, got {sizes}")
         self.bank, self.splits, self.sharpness_key = bank, splits, sharpness_key
         self.alphas = np.linspace(-1.0, 2.0, 31) if alphas is None else np.asarray(alphas, dtype=float)
-        self.small = W.Dropdown(options=sizes, value=sizes[0] if small is None else small, description="batch a")
-        self.large = W.Dropdown(options=sizes, value=sizes[-1] if large is None else large, description="batch b")
+        small, large = sizes[0] if small is None else small, sizes[-1] if large is None else large
+        for name, value in (("small", small), ("large", large)):
+            if value not in sizes:
+                raise ValueError(f"{name} must be one of batch_sizes {sizes}, got {value!r}")
+        self.small = sized(W.Dropdown(options=sizes, value=small, description="batch a"), 200)
+        self.large = sized(W.Dropdown(options=sizes, value=large, description="batch b"), 200)
         self.table = W.HTML()
         super().__init__()
 

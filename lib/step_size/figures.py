@@ -197,12 +197,15 @@ def robbins_monro_figure(sums: Mapping[str, tuple[np.ndarray, np.ndarray]], poin
 
 
 def path_figure(surface: Surface, surface_label: str, path: Path):
-    """The explorer's figure: the path on the contours (left) and its loss above the minimum (right)."""
+    """The explorer's figure: the path on the contours (left) and its loss above the minimum,
+    :math:`L - L^*` (right), whose last value the right panel's title reports."""
     fig, (left, right) = style.new_figure(2, width=7.6, height=3.2, width_ratios=(1.3, 1), layout=None)
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.9, wspace=0.3)
     surface_contours(left, surface)
     draw_path(left, path)
-    left.set_title(f"{surface_label}, η = {path.lr:.3g}")
+    left.set_title(f"{surface_label}, η = {path.lr:.4g}")
     draw_loss(right, path, floor=surface.min_loss)
-    right.set_title("diverges" if path.diverged else f"loss after {path.steps} steps: {path.losses[-1]:.3g}")
+    excess = path.losses[-1] - surface.min_loss
+    right.set_title("diverges" if path.diverged
+                    else f"$L - L^*$ after {path.steps} step{'' if path.steps == 1 else 's'}: {excess:.3g}")
     return fig

@@ -5,22 +5,47 @@ Every setting continues one checkpoint with :func:`lib.swa.plans.cyclical`
 :func:`lib.swa.figures.tracking_figure`.  Runs are kept, so each setting trains
 once; ``precompute=True`` trains every valid setting up front (the book does
 that under the full budget, so the sliders answer at once).  An invalid setting
-(:math:`\\alpha_2 > \\alpha_1`) shows its message instead of a traceback.
+(:math:`\\alpha_2 > \\alpha_1`) shows its message instead of a traceback.  With a
+cycle of one step the rate is :math:`\\alpha_2` at every step whatever
+:math:`\\alpha_1` (eq. 2), so the :math:`\\alpha_1` slider is disabled there, and
+the sentence (:func:`describe_run`) says what the drawn rate does.
 """
 from __future__ import annotations
 
 from typing import Sequence
 
 import ipywidgets as W
+import numpy as np
 
 from lib.core import checks
 from lib.core.data import Splits
 from lib.core.order import steps_per_epoch
-from lib.explorer import Explorer
+from lib.explorer import Explorer, sized
 
 from . import figures
 from .plans import cyclical
 from .training import Checkpoint, SWARun, continue_run
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def describe_run(run: SWARun) -> str:
+    """One sentence about a cyclical run, read off the rate it drew and its snapshots."""
+    plan, rates = run.plan, run.rates
+    snapshots = len(run.snapshot_steps)
+    if np.all(rates == rates[0]):
+        why = ("a cycle of one step: every step is the last of its cycle, so α₁ plays no part"
+               if plan.every == 1 else "α₁ = α₂")
+        text = (f"The rate is constant at α₂ = {plan.alpha_2:g} ({why}); {_plural(snapshots, 'snapshot')}, "
+                f"one every {_plural(plan.every, 'step')}.")
+    else:
+        fall = (plan.alpha_1 - plan.alpha_2) / plan.every
+        text = (f"{_plural(snapshots, 'snapshot')}, one at the end of each cycle of {_plural(plan.every, 'step')}; "
+                f"in each cycle the rate falls by (α₁ − α₂)/c = {fall:.3g} per step, from {rates[0]:.3g} at "
+                f"its first step to α₂ = {plan.alpha_2:g} at its last.")
+    return text + (f" The run diverged at step {run.diverged_at}." if run.diverged else "")
 
 
 class CyclicalExplorer(Explorer):
@@ -34,6 +59,10 @@ class CyclicalExplorer(Explorer):
         alpha_1s, alpha_2s (list[float]): the rates offered; the default is the largest
             :math:`\\alpha_1` (the last) and the smallest :math:`\\alpha_2` (the first).
         precompute (bool): train every valid setting now. Default False.
+
+    With a cycle of one step, eq. (2) gives the rate :math:`\\alpha_2` at every step,
+    so the :math:`\\alpha_1` slider is disabled and the run is that of
+    :math:`\\alpha_1 = \\alpha_2` (:meth:`run_for`).
 
     Attributes:
         results (dict[(int, float, float), SWARun]): the runs trained so far, by setting.
@@ -61,12 +90,15 @@ class CyclicalExplorer(Explorer):
             for cycle in cycles:
                 for alpha_1 in alpha_1s:
                     for alpha_2 in alpha_2s:
-                        if alpha_2 <= alpha_1:
+                        if alpha_2 <= alpha_1 or cycle == 1:
                             self.run_for(cycle, alpha_1, alpha_2)
         super().__init__()
 
     def run_for(self, cycle: int, alpha_1: float, alpha_2: float) -> SWARun:
-        """The run for one setting (trained on first use, then kept)."""
+        """The run for one setting (trained on first use, then kept).  A cycle of one step runs at
+        :math:`\\alpha_2` whatever :math:`\\alpha_1`: its run is that of :math:`\\alpha_1 = \\alpha_2`."""
+        if cycle == 1:
+            alpha_1 = alpha_2
         key = (cycle, alpha_1, alpha_2)
         if key not in self.results:
             plan = cyclical(alpha_1, alpha_2, cycle)
@@ -75,14 +107,27 @@ class CyclicalExplorer(Explorer):
 
     def controls(self):
         cycles, alpha_1s, alpha_2s = self.options["cycle"], self.options["alpha_1"], self.options["alpha_2"]
-        self.cycle = W.SelectionSlider(
-            options=[(f"{c} step{'s' if c != 1 else ''} ({c / self.per_epoch:.2g} epoch)", c) for c in cycles],
-            value=cycles[len(cycles) // 2], description="cycle c", continuous_update=False)
-        self.alpha_1 = W.SelectionSlider(options=[(f"{a:g}", a) for a in alpha_1s], value=alpha_1s[-1],
-                                         description="α₁", continuous_update=False)
-        self.alpha_2 = W.SelectionSlider(options=[(f"{a:g}", a) for a in alpha_2s], value=alpha_2s[0],
-                                         description="α₂", continuous_update=False)
+
+        def cycle_label(c: int) -> str:
+            epochs = c / self.per_epoch
+            return f"{_plural(c, 'step')} ({epochs:.2g} epoch{'s' if epochs > 1 else ''})"
+
+        self.cycle = sized(W.SelectionSlider(options=[(cycle_label(c), c) for c in cycles],
+                                             value=cycles[len(cycles) // 2], description="cycle c",
+                                             continuous_update=False), 340)
+        self.alpha_1 = sized(W.SelectionSlider(options=[(f"{a:g}", a) for a in alpha_1s], value=alpha_1s[-1],
+                                               description="α₁", continuous_update=False), 250)
+        self.alpha_2 = sized(W.SelectionSlider(options=[(f"{a:g}", a) for a in alpha_2s], value=alpha_2s[0],
+                                               description="α₂", continuous_update=False), 250)
+        self.cycle.observe(self._alpha_1_in_play, names="value")
+        self._alpha_1_in_play()
         return [{"cycle": self.cycle, "alpha_1": self.alpha_1, "alpha_2": self.alpha_2}]
+
+    def _alpha_1_in_play(self, _change=None) -> None:
+        """Disable the α₁ slider while the cycle is one step long (it cannot change the run)."""
+        one = self.cycle.value == 1
+        self.alpha_1.disabled = one
+        self.alpha_1.tooltip = "a cycle of one step runs at α₂ whatever α₁" if one else None
 
     def compute(self, cycle: int, alpha_1: float, alpha_2: float) -> SWARun:
         return self.run_for(cycle, alpha_1, alpha_2)
@@ -91,7 +136,4 @@ class CyclicalExplorer(Explorer):
         return figures.tracking_figure(result)
 
     def describe(self, result: SWARun) -> str:
-        plan = result.plan
-        return (f"{len(result.snapshot_steps)} cycles of {plan.every} steps, rate falling from "
-                f"{plan.alpha_1:g} to {plan.alpha_2:g} in each."
-                + (f" The run diverged at step {result.diverged_at}." if result.diverged else ""))
+        return describe_run(result)

@@ -1,5 +1,8 @@
-"""The section's figures and its explorer run headless on small records; the explorer rejects equal sizes."""
+"""The section's figures and its explorer run headless on small records; the explorer rejects equal sizes,
+and on-demand training shows its progress bar in the explorer."""
 from __future__ import annotations
+
+import functools
 
 import matplotlib
 
@@ -10,6 +13,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from lib.core.models import mlp  # noqa: E402
+from lib.explorer import CONTROLS_WIDTH_PX  # noqa: E402
 from lib.sharpness import batch_growth, figures, generalization_gap as GG, sgd_noise  # noqa: E402
 from lib.sharpness.explorer import BatchSizeExplorer  # noqa: E402
 from lib.sharpness.weight_space import parametric_curves  # noqa: E402
@@ -33,9 +37,106 @@ def test_parametric_figure_and_explorer_run_headless_and_reject_a_pair_of_equal_
     assert len(fig.axes) == 2
 
 
+class FakeKernel:
+    """What ipywidgets' Output asks of a kernel: the parent request (a widget's callback) it captures."""
+
+    def __init__(self):
+        self.kernel = self
+
+    def get_parent(self):
+        return {"header": {"msg_id": "widget-callback"}}
+
+    def set_parent(self, parent):
+        pass
+
+
+def test_on_demand_training_shows_its_progress_bar_in_the_explorer(toy, tiny_model, monkeypatch):
+    """The tester's case: the bar of a batch size trained on demand went to JupyterLab's log console.
+    An Output widget captures what is displayed while its msg_id is set (ipywidgets' ``with output:``);
+    the bar that train_grid opens must be created while the explorer's own output captures."""
+    import ipywidgets.widgets.widget_output as widget_output
+    import tqdm.auto
+
+    monkeypatch.setattr(widget_output, "get_ipython", lambda: FakeKernel())   # a kernel from the start, as in Jupyter
+    recipe = GG.Recipe(lr=0.2, momentum=0.5, min_epochs=1, min_updates=6, model=tiny_model)
+    measure = lambda net: {"top_eigenvalue": 1.0, "trace": 2.0, "keskar_full_1e-03": 3.0}  # noqa: E731
+    bank = GG.SolutionBank(train=functools.partial(recipe.solution, toy), measure=measure)   # as the notebook
+    bank.add(8, tiny_model(8))
+    bank.add(64, tiny_model(64))
+    explorer = BatchSizeExplorer(bank, [8, 16, 64], {"train": (toy.x_train, toy.y_train)}, alphas=[0.0, 1.0])
+    bars = []
+
+    class Bar:                                          # stands in for tqdm.auto's bar: where would it show?
+        def __init__(self, *args, **kwargs):
+            bars.append({"explorer": explorer.progress.msg_id, "figure": explorer.output.msg_id})
+
+        def update(self, n=1):
+            pass
+
+        def close(self):
+            pass
+
+    monkeypatch.setenv("LR_BOOK_PROGRESS", "1")         # train_grid's default: a bar
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    explorer.large.value = 16                           # not trained yet: trains now
+    assert 16 in bank.cached and "batch 16" in explorer.message.value
+    assert bars == [{"explorer": "widget-callback", "figure": ""}]  # in the explorer's progress output
+    assert explorer.progress.msg_id == ""               # which captures only while training runs
+    assert explorer.progress in explorer.widget.children
+    assert explorer.widest_line() <= CONTROLS_WIDTH_PX
+
+
+KERNEL_CELLS = [
+    """import functools, os, sys
+os.environ["LR_BOOK_PROGRESS"] = "1"
+sys.path.insert(0, {root!r})
+import torch
+from lib.core.data import Splits
+from lib.core.models import mlp
+from lib.sharpness import generalization_gap as GG
+from lib.sharpness.explorer import BatchSizeExplorer
+g = torch.Generator().manual_seed(3)
+x = torch.randn(128, 6, generator=g)
+y = (x @ torch.randn(6, 3, generator=g)).argmax(1)
+toy = Splits(x[:96], y[:96], x[96:], y[96:])
+model = lambda seed: mlp((6, 8, 3), ("tanh",), init_seed=seed)
+recipe = GG.Recipe(lr=0.2, momentum=0.5, min_epochs=1, min_updates=6, model=model)
+measure = lambda net: {{"top_eigenvalue": 1.0, "trace": 2.0, "keskar_full_1e-03": 3.0}}
+bank = GG.SolutionBank(train=functools.partial(recipe.solution, toy), measure=measure)
+bank.add(8, model(8))
+bank.add(64, model(64))
+explorer = BatchSizeExplorer(bank, [8, 16, 64], {{"train": (toy.x_train, toy.y_train)}}, alphas=[0.0, 1.0])
+explorer""",
+    "explorer.large.value = 16          # trains batch 16 now\nprint(explorer.progress.model_id)",
+]
+
+
+def test_in_a_real_kernel_the_bar_is_drawn_inside_the_explorer():
+    """End to end, in an IPython kernel (nbclient keeps what each output widget captured): the tqdm
+    widget of on-demand training is among the explorer's progress outputs, not the cell's outputs."""
+    import json
+    from pathlib import Path
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    root = str(Path(__file__).resolve().parents[2])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c.format(root=root) if i == 0 else c)
+                                         for i, c in enumerate(KERNEL_CELLS)])
+    NotebookClient(nb, timeout=240, startup_timeout=60, kernel_name="python3", store_widget_state=True).execute()
+    cell = nb.cells[1].outputs
+    assert [output.output_type for output in cell] == ["stream"], cell          # only the print: no bar here
+    progress_id = cell[0].text.split()[-1]
+    state = nb.metadata.widgets["application/vnd.jupyter.widget-state+json"]["state"]
+    captured = json.dumps(state[progress_id]["state"]["outputs"])
+    assert "training 1 run(s)" in captured and "application/vnd.jupyter.widget-view+json" in captured
+
+
 def test_an_explorer_needs_two_sizes_and_a_bank():
     with pytest.raises(ValueError, match="at least two different sizes"):
         BatchSizeExplorer(GG.SolutionBank(), [8, 8], {})
+    with pytest.raises(ValueError, match=r"large must be one of batch_sizes \[8, 16\], got 32"):
+        BatchSizeExplorer(GG.SolutionBank(), [8, 16], {}, large=32)
     with pytest.raises(TypeError, match="bank must be a SolutionBank"):
         BatchSizeExplorer({}, [8, 16], {})
 
