@@ -26,8 +26,10 @@ What the base guarantees every explorer:
   typed and read by :meth:`NumberBox.number`, which refuses text that is not a
   number, or a number out of range, with a message; its optional slider only
   writes into the text box and has no readout of its own.  A choice among
-  values computed in advance is a ``Dropdown`` or ``SelectionSlider``, which
-  cannot hold anything else.
+  values computed in advance is a ``Dropdown`` or a :func:`choice_slider`, which
+  cannot hold anything else (a ``SelectionSlider`` whose own readout is off: in
+  ipywidgets 8 a reader can type into that readout, which then shows the typed
+  text while the value stays put; the choice is shown by a label instead).
 * **Controls fit a 1,000 px notebook.**  Every control declares its width
   (:func:`sized`, :class:`NumberBox`), every row wraps (``flex_flow="row wrap"``),
   and :func:`row_lines` measures the lines a row takes against
@@ -90,6 +92,22 @@ def sized(control: W.Widget, width_px: int, label_px: int | None = None) -> W.Wi
     if hasattr(control.style, "description_width"):
         control.style.description_width = "initial" if label_px is None else f"{int(label_px)}px"
     return control
+
+
+def choice_slider(options, value, description: str, width_px: int = 300,
+                  readout_px: int = 110) -> tuple[W.SelectionSlider, W.Label]:
+    """A slider over values computed in advance, and the label that shows its choice.
+
+    The slider's own readout is off (a reader could type into it, see the module
+    docstring); the label follows the slider's ``label`` and cannot be typed into.
+    Put both in a row of :meth:`Explorer.controls`, the label under a name that
+    starts with ``_`` (shown, not read).
+    """
+    slider = sized(W.SelectionSlider(options=options, value=value, description=description, readout=False,
+                                     continuous_update=False), width_px)
+    label = sized(W.Label(), readout_px)
+    W.dlink((slider, "label"), (label, "value"))
+    return slider, label
 
 
 def wrapping_row(children) -> W.HBox:
@@ -284,7 +302,8 @@ class Explorer:
     def __init__(self):
         self._held = 0
         rows = self.controls()
-        self.inputs: dict[str, W.Widget] = {name: control for row in rows for name, control in row.items()}
+        self.inputs: dict[str, W.Widget] = {name: control for row in rows for name, control in row.items()
+                                            if not name.startswith("_")}   # "_name": shown, not read
         self.message = W.HTML()
         self.progress = W.Output()
         self.output = W.Output()
@@ -300,7 +319,8 @@ class Explorer:
     # ---------------------------------------------------------------- what a subclass says
 
     def controls(self) -> list[dict[str, W.Widget]]:
-        """The controls, as rows of ``{name: widget}``; ``compute`` receives their values by name."""
+        """The controls, as rows of ``{name: widget}``; ``compute`` receives their values by name
+        (a widget whose name starts with ``_``, a label say, is shown in the row but not read)."""
         raise NotImplementedError
 
     def compute(self, **values) -> Any:

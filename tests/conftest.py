@@ -91,3 +91,24 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+# Tables that slow tests write for the record (tests/test_environments.py, tests/test_jupyter.py):
+# shown at the end of the run, also when pytest captures output (as in CI), if this run wrote them.
+REPORTS = ("fresh-environments.txt", "jupyter-explorers.txt")
+_SESSION_START = pytest.StashKey[float]()
+
+
+def pytest_sessionstart(session):
+    import time
+
+    session.config.stash[_SESSION_START] = time.time()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    started = config.stash.get(_SESSION_START, None)
+    for name in REPORTS:
+        path = ROOT / "_build" / name
+        if started is not None and path.is_file() and path.stat().st_mtime >= started:
+            terminalreporter.write_sep("-", f"_build/{name}")
+            terminalreporter.write(path.read_text(encoding="utf-8"))

@@ -19,7 +19,7 @@ import ipywidgets as W
 import numpy as np
 
 from lib.core import checks
-from lib.explorer import Explorer, sized
+from lib.explorer import Explorer, choice_slider, sized
 
 from .figures import explorer_figure
 from .rate_grid import RateGrid
@@ -138,15 +138,14 @@ class ScalingExplorer(Explorer):
         super().__init__()
 
     def controls(self) -> list[dict[str, W.Widget]]:
-        self.batch = sized(W.SelectionSlider(options=self.sweep.batch_sizes, value=self._batch_size,
-                                             description="batch size", continuous_update=False), 300)
-        self.lr = sized(W.SelectionSlider(options=self._rate_options(self._batch_size, "constant"), value=self._lr,
-                                          description="η", continuous_update=False), 300)
+        self.batch, batch_shown = choice_slider(self.sweep.batch_sizes, self._batch_size, "batch size", 240, 60)
+        self.lr, lr_shown = choice_slider(self._rate_options(self._batch_size, "constant"), self._lr, "η", 240, 60)
         self.warmup = sized(W.Checkbox(value=False, description="warm-up", indent=False), 110)
         # registered before the base's redraw: the rates on offer change first, then it computes once
         self.batch.observe(self._offer_rates, names="value")
         self.warmup.observe(self._offer_rates, names="value")
-        return [{"batch_size": self.batch, "lr": self.lr, "warmup": self.warmup}]
+        return [{"batch_size": self.batch, "_batch": batch_shown, "lr": self.lr, "_lr": lr_shown,
+                 "warmup": self.warmup}]
 
     def _rate_options(self, batch_size: int, variant: str) -> list[tuple[str, float]]:
         return [(f"{rate:g}", float(rate)) for rate in self.sweep[batch_size].rates_of(variant)]

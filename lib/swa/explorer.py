@@ -20,7 +20,7 @@ import numpy as np
 from lib.core import checks
 from lib.core.data import Splits
 from lib.core.order import steps_per_epoch
-from lib.explorer import Explorer, sized
+from lib.explorer import Explorer, choice_slider, sized
 
 from . import figures
 from .plans import cyclical
@@ -112,16 +112,14 @@ class CyclicalExplorer(Explorer):
             epochs = c / self.per_epoch
             return f"{_plural(c, 'step')} ({epochs:.2g} epoch{'s' if epochs > 1 else ''})"
 
-        self.cycle = sized(W.SelectionSlider(options=[(cycle_label(c), c) for c in cycles],
-                                             value=cycles[len(cycles) // 2], description="cycle c",
-                                             continuous_update=False), 340)
-        self.alpha_1 = sized(W.SelectionSlider(options=[(f"{a:g}", a) for a in alpha_1s], value=alpha_1s[-1],
-                                               description="α₁", continuous_update=False), 250)
-        self.alpha_2 = sized(W.SelectionSlider(options=[(f"{a:g}", a) for a in alpha_2s], value=alpha_2s[0],
-                                               description="α₂", continuous_update=False), 250)
+        self.cycle, cycle_shown = choice_slider([(cycle_label(c), c) for c in cycles], cycles[len(cycles) // 2],
+                                                "cycle c", 220, 150)
+        self.alpha_1, alpha_1_shown = choice_slider([(f"{a:g}", a) for a in alpha_1s], alpha_1s[-1], "α₁", 200, 50)
+        self.alpha_2, alpha_2_shown = choice_slider([(f"{a:g}", a) for a in alpha_2s], alpha_2s[0], "α₂", 200, 50)
         self.cycle.observe(self._alpha_1_in_play, names="value")
         self._alpha_1_in_play()
-        return [{"cycle": self.cycle, "alpha_1": self.alpha_1, "alpha_2": self.alpha_2}]
+        return [{"cycle": self.cycle, "_cycle": cycle_shown},
+                {"alpha_1": self.alpha_1, "_alpha_1": alpha_1_shown, "alpha_2": self.alpha_2, "_alpha_2": alpha_2_shown}]
 
     def _alpha_1_in_play(self, _change=None) -> None:
         """Disable the α₁ slider while the cycle is one step long (it cannot change the run)."""
