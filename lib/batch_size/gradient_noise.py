@@ -43,6 +43,7 @@ This :math:`B_{\\rm simple}` is a batch size; it is not the SGD noise scale
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,7 +52,12 @@ from torch import nn
 from torch.func import functional_call, grad, grad_and_value, vmap
 
 from lib.core import checks, losses, stats
+from lib.core.batches import (Batches, check_source, checked_loss, device_of, examples_in, functional,
+                              one_example, trainable)
+from lib.core.batches import objective as make_objective
+from lib.core.loop import restored
 from lib.core.params import parameters
+from lib.core.timing import timed
 
 
 
@@ -63,6 +69,7 @@ def _weights(model: nn.Module, params: dict | None) -> dict[str, torch.Tensor]:
     return parameters(model) if params is None else parameters(params, "params")
 
 
+@timed("measuring")
 def batch_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, loss: str = "cross_entropy",
                    params: dict | None = None) -> torch.Tensor:
     """The gradient of the mean loss over the batch (x, y), flattened to one vector.
@@ -101,11 +108,9 @@ def flat_gradient(model: nn.Module, params: dict, x: torch.Tensor, y: torch.Tens
 
 
 def _per_example(model, params, x, y, mean):
-    """(gradients {name: (n, ...)}, losses (n,)) of the n examples, by ``vmap`` over a one-example loss."""
-    def one_example(p, xi, yi):
-        return mean(functional_call(model, p, (xi.unsqueeze(0),)), yi.unsqueeze(0))
-
-    return vmap(grad_and_value(one_example), in_dims=(None, 0, 0))(params, x, y)
+    """(gradients {name: (n, ...)}, losses (n,)) of the n examples of (x, y): :func:`_example_gradients`
+    with the objective ``mean(model(x), y)``."""
+    return _example_gradients(model, params, {}, lambda m, batch: mean(m(batch[0]), batch[1]), (x, y))
 
 
 def per_example_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, loss: str = "cross_entropy",
@@ -163,6 +168,7 @@ class GradientStatistics:
         return ""
 
 
+@timed("measuring")
 def per_example_statistics(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, loss: str = "cross_entropy",
                            params: dict | None = None, mean_gradient: torch.Tensor | None = None,
                            chunk: int = 512) -> GradientStatistics:
@@ -215,10 +221,9 @@ def per_example_statistics(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *
         for start in range(0, n, chunk):
             gradients, example_losses = _per_example(model, params, x[start:start + chunk],
                                                      y[start:start + chunk], mean)
-            for name, g in gradients.items():                       # g: (chunk, *shape of the parameter)
-                total[name] += g.sum(0, dtype=torch.float64)
-                squared_norms += float((g * g).sum(dtype=torch.float64))
-            loss_sum += float(example_losses.sum(dtype=torch.float64))
+            squared, losses_here = _sums(gradients, example_losses, total)
+            squared_norms += squared
+            loss_sum += losses_here
     if mean_gradient is not None:
         g_squared = float(mean_gradient.double().pow(2).sum())
         return GradientStatistics(g_squared=g_squared, trace_sigma=squared_norms / n - g_squared,
@@ -226,6 +231,212 @@ def per_example_statistics(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *
     mean_sq = sum(float((t / n).pow(2).sum()) for t in total.values())
     trace = (squared_norms - n * mean_sq) / (n - 1)
     return GradientStatistics(g_squared=mean_sq - trace / n, trace_sigma=trace, examples=n, loss=loss_sum / n)
+
+
+# --------------------------------------------------------------------------- any model, any batches
+
+def _example_gradients(model: nn.Module, params: dict, buffers: dict, fn, batch):
+    """(gradients {name: (n, ...)}, losses (n,)) of the n examples of ``batch``: ``torch.func.vmap`` of
+    ``grad_and_value`` of the objective on one example, every tensor of the batch split along dim 0."""
+    def one(p, example):
+        return fn(functional(model, p, buffers), one_example(example))
+
+    return vmap(grad_and_value(one), in_dims=(None, 0))(params, batch)
+
+
+def _sums(gradients: dict, example_losses: torch.Tensor, total: dict) -> tuple[float, float]:
+    """Add the examples' gradients into ``total`` (float64); return (sum of |g_i|^2, sum of losses)."""
+    squared = 0.0
+    for name, g in gradients.items():                       # g: (n, *shape of the parameter)
+        total[name] += g.sum(0, dtype=torch.float64)
+        squared += float((g * g).sum(dtype=torch.float64))
+    return squared, float(example_losses.sum(dtype=torch.float64))
+
+
+def _pooled(sums: list[torch.Tensor], squares: np.ndarray, counts: np.ndarray) -> tuple[float, float]:
+    """(|G|^2, tr Sigma) of the pooled examples of the given batches (the unbiased pair of
+    :func:`per_example_statistics`)."""
+    n = float(counts.sum())
+    mean_sq = float((torch.stack(sums).sum(0) / n).pow(2).sum())
+    trace = (float(squares.sum()) - n * mean_sq) / (n - 1)
+    return mean_sq - trace / n, trace
+
+
+@dataclass(frozen=True)
+class NoiseScale:
+    """The gradient noise scale of a model on its batches (:func:`noise_scale`).
+
+    Attributes:
+        b_simple (float): :math:`\\operatorname{tr}\\Sigma/|G|^2`, examples; NaN if not measurable.
+        standard_error (float): its delete-one-batch jackknife standard error, examples; infinite
+            when leaving out some batch makes the estimate not measurable (too few batches).
+        g_squared (float): the :math:`|G|^2` estimate.  trace_sigma (float): the
+            :math:`\\operatorname{tr}\\Sigma` estimate.
+        per_batch (ndarray, (N,)): the estimate left out one batch at a time (the jackknife's replicates).
+        method (str): ``"per_example"`` or ``"two_batch"``.
+        batches (int): batches used, N.  examples (int): examples used.
+        loss (float): the mean loss over them.
+    """
+
+    b_simple: float
+    standard_error: float
+    g_squared: float
+    trace_sigma: float
+    per_batch: np.ndarray
+    method: str
+    batches: int
+    examples: int
+    loss: float
+
+    @property
+    def not_measurable(self) -> str:
+        """Why :attr:`b_simple` is NaN (an estimate of |G|^2 that is not positive, or of tr Sigma that is
+        negative, by sampling noise), or ``""`` (:attr:`GradientStatistics.not_measurable`)."""
+        return GradientStatistics(self.g_squared, self.trace_sigma).not_measurable
+
+    def batch_range(self, overhead: float = 2.0) -> tuple[float, float]:
+        """The batch sizes at which training needs at most ``1 + overhead`` times the fewest
+        steps and at most ``1 + overhead`` times the fewest examples.
+
+        McCandlish et al.'s model (their eq. 2.11) gives, at batch size B,
+        :math:`S/S_{\\min} = 1 + B_{\\rm noise}/B` steps and
+        :math:`E/E_{\\min} = 1 + B/B_{\\rm noise}` examples; both overheads stay within
+        ``overhead`` for :math:`B_{\\rm noise}/\\text{overhead} \\le B \\le \\text{overhead}\\,B_{\\rm noise}`.
+        :math:`B_{\\rm simple}` stands in for :math:`B_{\\rm noise}` (equal when the
+        Hessian is a multiple of the identity; McCandlish et al. find the two close in practice).
+
+        Args:
+            overhead (float): > 0 (1: exactly B_simple). Default 2 (at most 3 times the fewest).
+
+        Returns:
+            (low, high): batch sizes in examples; NaN when B_simple is not measurable.
+        """
+        overhead = checks.positive(overhead, "overhead")
+        return self.b_simple / overhead, self.b_simple * overhead
+
+
+NOISE_METHODS = ("per_example", "two_batch")
+
+
+@timed("measuring")
+def noise_scale(model: nn.Module, batches, *, loss=None, objective=None, inputs=None, target=None,
+                n_batches: int = 10, method: str = "per_example", b_small: int | None = None) -> NoiseScale:
+    """The simple noise scale :math:`B_{\\rm simple} = \\operatorname{tr}\\Sigma/|G|^2` of any model on
+    its batches (McCandlish et al. 2018), with a jackknife standard error.
+
+    The gradients are those of the objective with the model in evaluation mode (dropout
+    off, batch norm on its running statistics, which are not touched): a per-example
+    gradient needs a loss of one example alone.  For a model without dropout or batch
+    norm that is the training gradient.
+
+    * ``"per_example"``: every example's gradient by ``torch.func`` (``vmap`` over
+      ``grad`` of the objective on one example); over the n examples of the
+      ``n_batches`` batches, :math:`\\widehat{\\operatorname{tr}\\Sigma} =
+      (\\sum_i |g_i|^2 - n|\\bar g|^2)/(n-1)` and :math:`\\widehat{|G|^2} = |\\bar g|^2 -
+      \\widehat{\\operatorname{tr}\\Sigma}/n`, both unbiased (:func:`per_example_statistics`).
+      Every tensor of a batch must hold the examples along dim 0, and the objective
+      must call the model as ``model(...)``.
+    * ``"two_batch"``: per batch, the gradient of the whole batch (:math:`B_{\\rm big}`
+      examples) and of its first ``b_small`` examples give McCandlish et al.'s unbiased pair
+      (their Appendix A.1, :func:`two_batch_estimates`); the pairs are averaged over batches.
+
+    :math:`B_{\\rm simple}` is the ratio of the two averages; its standard error is the
+    delete-one-batch jackknife's, :math:`\\sqrt{\\tfrac{N-1}{N}\\sum_j (B_{(-j)} - \\bar B_{(\\cdot)})^2}`.
+
+    Args:
+        model (nn.Module): the network (its trainable parameters are differentiated).
+        batches (iterable): batches as :func:`lib.core.batches.objective` takes them; the first
+            ``n_batches`` are used (started again if it runs out).
+        loss, objective, inputs, target: the objective (:func:`lib.core.batches.objective`).
+        n_batches (int): batches, >= 2. Default 10.
+        method (str): ``"per_example"`` or ``"two_batch"``. Default ``"per_example"``.
+        b_small (int, optional): the small batch of ``"two_batch"``, >= 1 and below every batch's
+            size. Default: an eighth of the first batch (the estimate is far noisier than the
+            per-example one, which uses every example's gradient, and noisier still as
+            ``b_small`` approaches the batch).
+
+    Returns:
+        NoiseScale: B_simple, its standard error, |G|^2 and tr Sigma, and a suggested batch range.
+
+    Raises:
+        TypeError: as :func:`lib.core.batches.objective`; ``model`` not a module.
+        ValueError: no trainable parameter, empty batches, a batch the objective cannot take,
+            ``n_batches`` < 2, an unknown method, a batch of one example (per-example: with
+            fewer than 2 examples in all), ``b_small`` not below a batch's size.
+    """
+    trainable(model)
+    n_batches = checks.integer(n_batches, "n_batches", minimum=2)
+    checks.choice(method, "method", NOISE_METHODS)
+    fn = make_objective(loss, objective, inputs=inputs, target=target)
+    check_source(batches)
+    params = {name: p.detach() for name, p in model.named_parameters() if p.requires_grad}
+    buffers = {name: b.detach() for name, b in model.named_buffers()}
+    stream = Batches(batches, device_of(model))
+    modes = [m.training for m in model.modules()]
+    model.eval()
+    sums, squares, counts, losses, small_sq, big_sq = [], [], [], [], [], []
+    try:
+        with restored(model):
+            for j in range(n_batches):
+                batch = stream.next()
+                n = examples_in(batch)
+                if j == 0:
+                    with torch.no_grad():
+                        checked_loss(fn, model, batch)
+                    if method == "two_batch":
+                        b_small = max(1, n // 8) if b_small is None else b_small
+                if method == "per_example":
+                    total = {name: torch.zeros_like(p, dtype=torch.float64) for name, p in params.items()}
+                    gradients, example_losses = _example_gradients(model, params, buffers, fn, batch)
+                    squared, loss_sum = _sums(gradients, example_losses, total)
+                    sums.append(torch.cat([t.reshape(-1) for t in total.values()]))
+                    squares.append(squared)
+                    losses.append(loss_sum)
+                else:
+                    b_small, b_big = checks.two_batch_sizes(b_small, n)
+                    small = torch.utils._pytree.tree_map(
+                        lambda t: t[:b_small] if isinstance(t, torch.Tensor) and t.dim() else t, batch)
+
+                    def mean_loss(p, part):
+                        return fn(functional(model, p, buffers), part)
+
+                    g_big, value = grad_and_value(mean_loss)(params, batch)
+                    g_small = grad(mean_loss)(params, small)
+                    big_sq.append(sum(float(g.double().pow(2).sum()) for g in g_big.values()))
+                    small_sq.append(sum(float(g.double().pow(2).sum()) for g in g_small.values()))
+                    losses.append(float(value) * n)
+                counts.append(n)
+    finally:
+        for m, mode in zip(model.modules(), modes):
+            m.training = mode
+    counts_arr = np.array(counts, dtype=np.float64)
+    if method == "per_example":
+        if counts_arr.sum() < 2:
+            raise ValueError("the per-example noise scale needs at least 2 examples in all")
+        squares_arr = np.array(squares)
+
+        def estimate(keep):
+            return _pooled([sums[j] for j in keep], squares_arr[keep], counts_arr[keep])
+    else:
+        pairs = [two_batch_estimates([s], [b], b_small, n) for s, b, n in zip(small_sq, big_sq, counts)]
+        g2 = np.array([pair[0][0] for pair in pairs])        # each batch with its own B_big
+        tr = np.array([pair[1][0] for pair in pairs])
+
+        def estimate(keep):
+            return float(np.mean(g2[keep])), float(np.mean(tr[keep]))
+    everything = np.arange(len(counts))
+    g_squared, trace = estimate(everything)
+    point = GradientStatistics(g_squared, trace).b_simple
+    replicates = np.array([GradientStatistics(*estimate(np.delete(everything, j))).b_simple
+                           for j in everything])
+    N = len(counts)
+    if np.isfinite(replicates).all():
+        standard_error = float(np.sqrt((N - 1) / N * np.sum((replicates - replicates.mean()) ** 2)))
+    else:   # leaving out some batch leaves no measurable estimate: too unstable to put a bound on
+        standard_error = math.inf
+    return NoiseScale(b_simple=point, standard_error=standard_error, g_squared=g_squared, trace_sigma=trace,
+                      per_batch=replicates, method=method, batches=N, examples=int(counts_arr.sum()),
+                      loss=float(np.sum(losses) / counts_arr.sum()))
 
 
 # --------------------------------------------------------------------------- two batch sizes

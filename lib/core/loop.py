@@ -35,6 +35,7 @@ from torch import nn
 
 from . import checks
 from .losses import mean_loss_function
+from .timing import timed
 
 #: The reason :func:`train_steps` gives when a loss is NaN or infinite.
 NOT_FINITE = "the loss was not finite"
@@ -47,7 +48,7 @@ def restored(model: nn.Module, optimizer: torch.optim.Optimizer | None = None) -
     Restored, bit for bit: the model's parameters and buffers, each parameter's
     gradient (``None`` stays ``None``), the train/eval mode of every submodule,
     the optimiser's state (rates, momentum buffers, step counts) and torch's
-    global CPU random state.
+    global random state (the CPU's, and every CUDA device's once CUDA is in use).
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module`` or ``optimizer`` not a ``torch.optim.Optimizer``.
@@ -62,6 +63,7 @@ def restored(model: nn.Module, optimizer: torch.optim.Optimizer | None = None) -
     saved_modes = [m.training for m in model.modules()]
     saved_optimizer = None if optimizer is None else copy.deepcopy(optimizer.state_dict())
     saved_rng = torch.get_rng_state()
+    saved_cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
     try:
         yield
     finally:
@@ -73,6 +75,8 @@ def restored(model: nn.Module, optimizer: torch.optim.Optimizer | None = None) -
         if optimizer is not None:
             optimizer.load_state_dict(saved_optimizer)
         torch.set_rng_state(saved_rng)
+        if saved_cuda_rng is not None:
+            torch.cuda.set_rng_state_all(saved_cuda_rng)
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ class Steps:
         return self.reason == NOT_FINITE
 
 
+@timed("training")
 def train_steps(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
                 batches: Iterable[torch.Tensor], rates, *, loss="cross_entropy",
                 on_step: Callable[[int, float], str | None] | None = None) -> Steps:

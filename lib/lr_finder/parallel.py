@@ -11,6 +11,9 @@ Both train one copy of the network per (rate, seed), all at once
 * :func:`check_suggestions` (:class:`SuggestionCheck`): a short training run at
   every suggested rate, compared by validation loss.
 
+:func:`parallel_test` (:class:`CopiesTest`) runs the parallel test on a reader's
+own model, batches, loss and optimiser, as K independent copies.
+
 The grid runs members rate-major (the seeds of a rate together); the records
 hold (seeds, rates) tables (:func:`lib.core.stats.by_seed`), with diverged runs
 as NaN (:func:`lib.core.stats.mask_diverged`) that never win a minimum
@@ -18,14 +21,19 @@ as NaN (:func:`lib.core.stats.mask_diverged`) that never win a minimum
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
+import torch
 from torch import nn
 
 from lib.core import checks
+from lib.core.batches import Batches, check_source, checked_loss, device_of, trainable
+from lib.core.batches import objective as make_objective
+from lib.core.loop import restored
 from lib.core.data import Splits
 from lib.core.engine import History, train_grid
 from lib.core.members import grid
@@ -232,3 +240,103 @@ def check_suggestions(data: Splits, suggestions: dict[str, float], *,
                            val_loss=by_seed(history.val_loss[:, -1], len(seeds))[:, column],
                            val_acc=by_seed(history.val_acc[:, -1], len(seeds))[:, column],
                            history=history)
+
+
+@dataclass(frozen=True)
+class CopiesTest:
+    """K copies of a reader's model, each trained at one fixed rate on the same batches (:func:`parallel_test`).
+
+    Attributes:
+        rates (ndarray, (K,)): the fixed rates (of the optimiser group with the largest rate).
+        losses (ndarray, (K, updates)): each copy's loss at each update, measured before it; NaN
+            after a copy diverged.
+        tail_loss (ndarray, (K,)): the mean of each copy's last ``tail`` losses; NaN if it diverged.
+        diverged (ndarray, (K,)): bool, a loss that was not finite.
+        updates (int): optimiser steps each copy took.
+        models (list[nn.Module]): the trained copies (``keep=True``), else empty.
+    """
+
+    rates: np.ndarray
+    losses: np.ndarray
+    tail_loss: np.ndarray
+    diverged: np.ndarray
+    updates: int
+    models: list = field(default_factory=list, repr=False)
+
+    @property
+    def best_lr(self) -> float:
+        """The rate with the lowest tail loss (diverged copies never win)."""
+        return float(self.rates[int(np.argmin(inf_for_nan(self.tail_loss)))])
+
+
+def parallel_test(model: nn.Module, batches, rates, *, loss: Callable | None = None,
+                  objective: Callable | None = None, inputs=None, target=None,
+                  optimizer: Callable[..., torch.optim.Optimizer] | None = None, updates: int = 100,
+                  tail: int = 10, keep: bool = False) -> CopiesTest:
+    """The parallel range test on any model: K independent copies, each at one fixed rate, on the same batches.
+
+    Every copy starts from ``model``'s weights (``copy.deepcopy``; the model itself is
+    not touched), and update t of every copy trains on the same batch t of
+    ``batches`` (each batch is drawn once and given to all copies), so the copies
+    differ in their rate alone.  Unlike a sweep's loss, a copy's loss owes nothing
+    to the other rates.  The section's :func:`parallel_range_test` runs the same
+    design on the chapter's networks as one stacked computation
+    (:func:`lib.core.engine.train_grid`); this one takes any module and optimiser.
+
+    Args:
+        model (nn.Module): the network to copy.
+        batches (iterable): training batches, started again when they run out
+            (:class:`lib.core.batches.Batches`).
+        rates (array-like, (K,)): the fixed rates, > 0.
+        loss, objective, inputs, target: the objective, as :func:`lib.core.batches.objective`.
+        optimizer (callable, optional): ``optimizer(params, lr) -> torch.optim.Optimizer`` for
+            one copy, e.g. ``lambda p, lr: torch.optim.AdamW(p, lr=lr)``. Default plain SGD.
+        updates (int): optimiser steps per copy, >= 1. Default 100.
+        tail (int): last updates averaged into ``tail_loss``, in [1, updates]. Default 10.
+        keep (bool): keep the trained copies in the record. Default False.
+
+    Returns:
+        CopiesTest: the losses of every copy, their tails and which diverged.
+
+    Raises:
+        TypeError: as :func:`lib.core.batches.objective`; ``optimizer`` not callable.
+        ValueError: no trainable parameters, empty batches, a first batch the loss cannot
+            take, rates not finite and > 0, ``updates`` < 1, ``tail`` out of range.
+    """
+    trainable(model)
+    rates = checks.rates(rates, "rates")
+    updates = checks.integer(updates, "updates", minimum=1)
+    tail = checks.integer(tail, "tail", minimum=1, maximum=updates)
+    keep = checks.flag(keep, "keep")
+    fn = make_objective(loss, objective, inputs=inputs, target=target)
+    check_source(batches)
+    make = (lambda p, lr: torch.optim.SGD(p, lr=lr)) if optimizer is None \
+        else checks.function(optimizer, "optimizer", "(params, lr) -> torch.optim.Optimizer")
+    copies = [copy.deepcopy(model) for _ in rates]
+    optimizers = [make([p for p in c.parameters() if p.requires_grad], float(r)) for c, r in zip(copies, rates)]
+    for o in optimizers:
+        if not isinstance(o, torch.optim.Optimizer):
+            raise TypeError(f"optimizer(params, lr) must return a torch.optim.Optimizer, got {type(o).__name__}")
+    losses = np.full((len(rates), updates), np.nan)
+    alive = [True] * len(rates)
+    stream = Batches(batches, device_of(model))
+    with restored(model):           # the global random state (a shuffling loader, dropout) comes back
+        for c in copies:
+            c.train()
+        for t in range(updates):
+            batch = stream.next()
+            for k, (c, o) in enumerate(zip(copies, optimizers)):
+                if not alive[k]:
+                    continue
+                value = checked_loss(fn, c, batch) if t == 0 else fn(c, batch)
+                losses[k, t] = float(value.detach())
+                if not math.isfinite(losses[k, t]):
+                    alive[k] = False
+                    continue
+                o.zero_grad(set_to_none=True)
+                value.backward()
+                o.step()
+    diverged = ~np.array(alive)
+    tail_loss = np.where(diverged, np.nan, losses[:, -tail:].mean(axis=1))
+    return CopiesTest(rates=rates, losses=losses, tail_loss=tail_loss, diverged=diverged, updates=updates,
+                      models=copies if keep else [])

@@ -1,7 +1,8 @@
 """Section 5: sharp and flat minima, the noise scale of SGD, growing the batch.
 
 hessian            the loss as a function of the weights; Hessian-vector products, the top
-                   eigenvalue (power iteration) and the trace (Hutchinson), on that one primitive
+                   eigenvalue (power iteration) and the trace (Hutchinson), on that one primitive;
+                   ``sharpness`` on any model and loader, over several batches
 keskar             Keskar et al.'s epsilon-sharpness (full space and random subspace), and the
                    report of all three measures for one network
 weight_space       lines through weight space: interpolation, filter-normalised directions,

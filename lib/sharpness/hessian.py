@@ -15,6 +15,11 @@ PyHessian (Yao et al. 2020), but with seeded probes and checked arguments:
 * :func:`hessian_trace`: Hutchinson's estimator :math:`\\operatorname{tr} H =
   \\mathbb{E}[v^\\top H v]` for random signs :math:`v_i = \\pm 1` (Hutchinson 1990).
 
+:func:`sharpness` gives both on a reader's own model, over several batches of
+any iterable (a ``DataLoader``) and any objective (:mod:`lib.core.batches`); the
+two functions above are the same computation on one batch ``(x, y)`` and a loss
+of the registry.
+
 :func:`loss_function` is the loss as a pure function of the weights, which the
 three functions above and Keskar's sharpness (:mod:`lib.sharpness.keskar`)
 differentiate.  Losses are computed in evaluation mode (batch norm uses its
@@ -25,6 +30,7 @@ training set).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -32,8 +38,13 @@ import torch
 from torch import nn
 
 from lib.core import checks, losses
+from lib.core.batches import (Batches, Objective, check_source, checked_loss, device_of, examples_in, functional,
+                              trainable)
+from lib.core.batches import objective as make_objective
+from lib.core.loop import restored
 from lib.core.device import seeded_generator
 from lib.core.params import parameters
+from lib.core.timing import timed
 
 #: Hutchinson probes evaluated together in one vectorised (``torch.func.vmap``) pass.
 PROBE_CHUNK = 10
@@ -77,16 +88,28 @@ def loss_function(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
     _parameters(model)
     mean = losses.get(loss).mean
     checks.examples(x, y, loss=loss, model=model)
+    return _batch_function(model, _registry_objective(mean), (x, y))
+
+
+def _registry_objective(mean) -> Objective:
+    """The objective ``(model, (x, y)) -> mean(model(x), y)`` of a registry loss."""
+    return lambda m, batch: mean(m(batch[0]), batch[1])
+
+
+def _batch_function(model: nn.Module, fn: Objective, batch) -> Callable[[Weights], torch.Tensor]:
+    """``f(params)``: the objective on ``batch`` with the model's trainable parameters replaced by
+    ``params``, its buffers by a copy of them, and every submodule in evaluation mode (batch norm on
+    its running statistics, which stay untouched; dropout off), the modes put back afterwards."""
     buffers = {name: b.detach().clone() for name, b in model.named_buffers()}
 
     def f(params: Weights) -> torch.Tensor:
-        was_training = model.training
+        modes = [m.training for m in model.modules()]
         model.eval()
         try:
-            out = torch.func.functional_call(model, (params, buffers), (x,))
+            return fn(functional(model, params, buffers), batch)
         finally:
-            model.train(was_training)
-        return mean(out, y)
+            for m, mode in zip(model.modules(), modes):
+                m.training = mode
 
     return f
 
@@ -115,13 +138,31 @@ def _dot(a: Weights, b: Weights) -> float:
 
 
 def _hvp_function(model, x, y, loss) -> tuple[Weights, Callable[[Weights], Weights]]:
-    """The weights, and ``v -> Hv`` at them (forward-over-reverse, ``torch.func``)."""
+    """The weights, and ``v -> Hv`` at them, for one batch (x, y) and a registry loss."""
     f = loss_function(model, x, y, loss=loss)
-    params = _parameters(model)
-    gradient = torch.func.grad(f)
-    return params, lambda v: torch.func.jvp(gradient, (params,), (v,))[1]
+    return _hvp_over(model, [f], [1.0])
 
 
+def _hvp_over(model: nn.Module, functions: list, weights: list[float]) -> tuple[Weights, Callable[[Weights], Weights]]:
+    """The trainable weights, and ``v -> sum_j w_j H_j v``: the Hessian-vector product of the weighted
+    sum of the batch losses ``functions``, batch by batch (forward-over-reverse, ``torch.func``), so
+    that only one batch's graph is held at a time."""
+    params = {name: p.detach() for name, p in model.named_parameters() if p.requires_grad}
+    gradients = [torch.func.grad(f) for f in functions]
+
+    def hvp(v: Weights) -> Weights:
+        total = None
+        for gradient, w in zip(gradients, weights):
+            product = torch.func.jvp(gradient, (params,), (v,))[1]
+            if len(gradients) > 1:
+                product = {k: t * w for k, t in product.items()}
+            total = product if total is None else {k: total[k] + product[k] for k in total}
+        return total
+
+    return params, hvp
+
+
+@timed("measuring")
 def hessian_vector_product(model: nn.Module, x: torch.Tensor, y: torch.Tensor, vector: Weights, *,
                            loss: str = "cross_entropy") -> Weights:
     """The product :math:`Hv` of the loss Hessian on ``(x, y)`` with ``vector``.
@@ -159,6 +200,7 @@ def _random_vector(params: Weights, seed: int, kind: str) -> Weights:
     return out
 
 
+@timed("measuring")
 def top_hessian_eigenvalue(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
                            loss: str = "cross_entropy", iterations: int = 20, seed: int = 0) -> float:
     """The Hessian eigenvalue of largest magnitude, by power iteration.
@@ -187,7 +229,11 @@ def top_hessian_eigenvalue(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *
     """
     iterations = checks.int_at_least(iterations, "iterations")
     seed = checks.seed(seed)
-    params, hvp = _hvp_function(model, x, y, loss)
+    return _power_iteration(*_hvp_function(model, x, y, loss), iterations, seed)
+
+
+def _power_iteration(params: Weights, hvp, iterations: int, seed: int) -> float:
+    """The Rayleigh quotient after ``iterations`` steps of v <- Hv / |Hv| from a seeded Gaussian start."""
     v = _random_vector(params, seed, "gaussian")
     norm = math.sqrt(_dot(v, v))
     v = {k: t / norm for k, t in v.items()}
@@ -202,6 +248,7 @@ def top_hessian_eigenvalue(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *
     return eigenvalue
 
 
+@timed("measuring")
 def hessian_trace(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
                   loss: str = "cross_entropy", samples: int = 100, seed: int = 0) -> float:
     """Hutchinson's estimate of :math:`\\operatorname{tr} H`, the sum of all curvatures.
@@ -227,14 +274,114 @@ def hessian_trace(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
         ValueError: as :func:`loss_function`; ``samples`` < 1; ``seed`` < 0.
     """
     samples = checks.int_at_least(samples, "samples")
-    generator_seeds = [int(s) for s in np.random.SeedSequence(checks.seed(seed)).generate_state(samples)]
-    params, hvp = _hvp_function(model, x, y, loss)
+    seed = checks.seed(seed)
+    return _hutchinson(*_hvp_function(model, x, y, loss), samples, seed)[0]
+
+
+def _hutchinson(params: Weights, hvp, samples: int, seed: int) -> tuple[float, np.ndarray]:
+    """(the mean of v^T H v over ``samples`` seeded Rademacher probes, the S values v^T H v)."""
+    generator_seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(samples)]
     batched_hvp = torch.func.vmap(hvp)  # PROBE_CHUNK probes per pass: batched products, several times faster
-    total = 0.0
+    total, values = 0.0, []
     for start in range(0, samples, PROBE_CHUNK):
         probes = [_random_vector(params, s, "rademacher") for s in generator_seeds[start:start + PROBE_CHUNK]]
         stacked = {k: torch.stack([v[k] for v in probes]) for k in params}       # (chunk, *shape) each
         products = batched_hvp(stacked)
-        total += sum(_dot({k: t[i] for k, t in stacked.items()}, {k: t[i] for k, t in products.items()})
-                     for i in range(len(probes)))
-    return total / samples
+        chunk = [_dot({k: t[i] for k, t in stacked.items()}, {k: t[i] for k, t in products.items()})
+                 for i in range(len(probes))]
+        total += sum(chunk)
+        values.extend(chunk)
+    return total / samples, np.array(values)
+
+
+# --------------------------------------------------------------------------- any model, any batches
+
+@dataclass(frozen=True)
+class Sharpness:
+    """The Hessian's top eigenvalue and trace on a reader's model and batches (:func:`sharpness`).
+
+    Attributes:
+        top_eigenvalue (float): :math:`\\lambda_{\\max}` by power iteration, in loss units per
+            (parameter unit) squared; gradient descent at rate :math:`\\eta` is stable only for
+            :math:`\\eta < 2/\\lambda_{\\max}`.
+        trace (float): Hutchinson's estimate of :math:`\\operatorname{tr} H`.
+        trace_standard_error (float): its standard error, std(v^T H v) / sqrt(S) over the S probes.
+        batches (int): batches the Hessian is taken over.  examples (int): their examples.
+        iterations (int), samples (int): power-iteration steps and Hutchinson probes.
+    """
+
+    top_eigenvalue: float
+    trace: float
+    trace_standard_error: float
+    batches: int
+    examples: int
+    iterations: int
+    samples: int
+
+    @property
+    def stable_rate(self) -> float:
+        """:math:`2/\\lambda_{\\max}`, the largest rate at which gradient descent is stable on the local
+        quadratic (NaN when :math:`\\lambda_{\\max} \\le 0`)."""
+        return 2.0 / self.top_eigenvalue if self.top_eigenvalue > 0 else math.nan
+
+
+@timed("measuring")
+def sharpness(model: nn.Module, batches, *, loss=None, objective=None, inputs=None, target=None,
+              n_batches: int = 1, iterations: int = 20, samples: int = 100, seed: int = 0) -> Sharpness:
+    """Top Hessian eigenvalue and Hessian trace of any model's loss over the first ``n_batches`` batches.
+
+    The loss is the example-weighted mean over the batches,
+    :math:`f = \\sum_j (n_j/n) f_j`, so :math:`Hv = \\sum_j (n_j/n) H_j v`, one
+    batch's Hessian-vector product at a time (as PyHessian's data-loader mode,
+    :cite:`yao2020pyhessian`).  On it, the power iteration of
+    :func:`top_hessian_eigenvalue` and Hutchinson's estimator of :func:`hessian_trace`,
+    with seeded probes.  The model is evaluated in evaluation mode, through
+    ``torch.func.functional_call`` with a copy of its buffers: batch-norm running
+    statistics are used and never updated, dropout is off, and the model's modes,
+    weights and gradients are not touched (two traps of PyHessian, which leaves the
+    model in evaluation mode with gradients set).
+
+    Args:
+        model (nn.Module): the network; its trainable parameters are the Hessian's variables.
+        batches (iterable): batches as :func:`lib.core.batches.objective` takes them.
+        loss, objective, inputs, target: the objective (:func:`lib.core.batches.objective`); it must
+            call the model as ``model(...)``.
+        n_batches (int): batches the Hessian is taken over, >= 1. Default 1.
+        iterations (int): power-iteration steps, >= 1. Default 20.
+        samples (int): Hutchinson probes, >= 2. Default 100.
+        seed (int): seed of the start vector and of the probes. Default 0.
+
+    Returns:
+        Sharpness: the top eigenvalue, the trace with its standard error, and what they used.
+
+    Raises:
+        TypeError: as :func:`lib.core.batches.objective`; ``model`` not a module; counts not ints.
+        ValueError: no trainable parameter, empty batches, a batch the objective cannot take,
+            counts out of range.
+    """
+    trainable(model)
+    n_batches = checks.integer(n_batches, "n_batches", minimum=1)
+    iterations = checks.integer(iterations, "iterations", minimum=1)
+    samples = checks.integer(samples, "samples", minimum=2)
+    seed = checks.seed(seed)
+    fn = make_objective(loss, objective, inputs=inputs, target=target)
+    check_source(batches)
+    stream = Batches(batches, device_of(model))
+    with restored(model):               # a shuffling loader draws from torch's random state
+        taken = [stream.next() for _ in range(n_batches)]
+    counts = [examples_in(b) for b in taken]
+    modes = [m.training for m in model.modules()]
+    model.eval()
+    try:
+        with torch.no_grad():
+            checked_loss(fn, model, taken[0])
+    finally:
+        for m, mode in zip(model.modules(), modes):
+            m.training = mode
+    functions = [_batch_function(model, fn, b) for b in taken]
+    params, hvp = _hvp_over(model, functions, [n / sum(counts) for n in counts])
+    top = _power_iteration(params, hvp, iterations, seed)
+    trace, values = _hutchinson(params, hvp, samples, seed)
+    return Sharpness(top_eigenvalue=top, trace=trace,
+                     trace_standard_error=float(np.std(values, ddof=1) / math.sqrt(samples)),
+                     batches=n_batches, examples=sum(counts), iterations=iterations, samples=samples)
