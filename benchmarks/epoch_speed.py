@@ -13,7 +13,22 @@ Both train the textbook's 784-64-16-10 network for one epoch on 55,000 examples
 in the same process, one after the other, so the ratios compare like with like.
 Each time is the best of ``--repeats`` interleaved runs (as ``timeit`` reports),
 which filters out other processes' interference on a shared machine.
-The last two lines are the headline numbers.
+
+(c) the *floor*: the time of the epoch's matrix products alone, at the engine's
+    own shapes and with its own calls (``addmm``, ``baddbmm``, ``bmm``), measured
+    in the same repeats.  It is the epoch's floating-point work over the
+    matrix-multiply rate this machine reaches on those shapes; whatever a step
+    spends beyond it is element-wise work, allocation and Python.
+    ``floor_ratio`` = seconds per model-epoch of the grid of 16 / the floor per
+    model-epoch (1.0 would be a step made of nothing but its matrix products).
+
+The last four lines are the headline numbers.
+
+``torch.compile`` was tried on the fused step (lib.core.stacked.FusedSGD) on this
+2-core CPU (torch 2.13, inductor, gcc): about 20 s to compile and the same time
+per step as eager (1.60 against 1.63 ms for a grid of 16 at batch 16), so it would
+pay back its compile time only after ~750,000 steps, more than any section runs.
+The engine therefore stays eager, and the line ``grid engine path`` says so.
 """
 from __future__ import annotations
 
@@ -29,6 +44,8 @@ from lib.core.device import pick_device
 from lib.core.models import textbook_mlp
 from lib.core.engine import train_grid
 from lib.core.members import Member
+from lib.core.models import TEXTBOOK_SIZES
+from lib.core.stacked import FusedSGD
 
 
 def idiomatic_epoch(x, y, batch_size: int, lr: float = 0.1) -> float:
@@ -54,6 +71,45 @@ def grid_epoch(data: Splits, batch_size: int, members: int) -> float:
     return run.history.seconds
 
 
+def gemm_floor(n: int, batch_size: int, members: int, device, calls: int = 20) -> tuple[float, float]:
+    """(seconds, flops) of the matrix products of one epoch of a grid of ``members`` textbook
+    networks, each product timed alone at the engine's shapes (best of 3 x ``calls`` calls).
+
+    Per step, with layer sizes d_0 = 784 > d_1 > ... and batch B: the forward products
+    ``W_l h_{l-1}`` (the first for all K members as one (K*d_1, 784) @ (784, B) GEMM), the
+    input gradients ``W_l^T dZ_l`` of every layer but the first, and the weight updates
+    ``dZ_l h_{l-1}^T`` added into the weights.  2 flops per multiply-add.
+    """
+    K, sizes, B = members, TEXTBOOK_SIZES, batch_size
+    g = torch.Generator(device="cpu").manual_seed(0)
+    rand = lambda *shape: torch.rand(*shape, generator=g).to(device)  # noqa: E731
+    ops = []                                          # (callable, flops)
+    w0, x, h0 = rand(K * sizes[1], sizes[0]), rand(B, sizes[0]), rand(K * sizes[1], 1)
+    ops.append((lambda: torch.addmm(h0, w0, x.t()), 2 * K * sizes[1] * sizes[0] * B))           # forward, layer 1
+    dz0 = rand(K * sizes[1], B)
+    ops.append((lambda: w0.addmm_(dz0, x), 2 * K * sizes[1] * sizes[0] * B))       # update, layer 1
+    for d_in, d_out in zip(sizes[1:-1], sizes[2:]):
+        w, h, dz, bias = rand(K, d_out, d_in), rand(K, d_in, B), rand(K, d_out, B), rand(K, d_out, 1)
+        flops = 2 * K * d_out * d_in * B
+        ops.append((lambda w=w, h=h, bias=bias: torch.baddbmm(bias, w, h), flops))               # forward
+        ops.append((lambda w=w, dz=dz: torch.bmm(w.transpose(1, 2), dz), flops))                 # input gradient
+        ops.append((lambda w=w, dz=dz, h=h: w.baddbmm_(dz, h.transpose(1, 2)), flops))  # update
+    seconds_per_step = 0.0
+    for op, _ in ops:
+        op()                                                                                    # warm-up
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            for _ in range(calls):
+                op()
+            if x.device.type == "cuda":
+                torch.cuda.synchronize()
+            best = min(best, (time.perf_counter() - started) / calls)
+        seconds_per_step += best
+    steps = n / B                                     # the last, smaller batch counted pro rata
+    return seconds_per_step * steps, sum(f for _, f in ops) * steps
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer examples, for a smoke test")
@@ -68,19 +124,33 @@ def main() -> None:
     data = Splits(x, y, x[:1], y[:1])
     print(f"device: {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"{n} examples, seconds per model-epoch")
+    path = ("the fused hand-derived step (lib.core.stacked.FusedSGD), eager"
+            if FusedSGD.supports(textbook_mlp(0)) else "autograd through torch.func.vmap")
+    print(f"grid engine path: {path}")
     print(f"{'batch':>6} {'idiomatic':>10} {'grid1':>8} {'grid4':>8} {'grid16':>8} "
           f"{'x grid1':>8} {'x grid4':>8} {'x grid16':>8}")
-    headline = {}
+    headline, floors = {}, {}
     for batch_size in (16, 32, 128):
         baseline, per_model = float("inf"), {k: float("inf") for k in (1, 4, 16)}
+        floor, flops = float("inf"), 0.0
         for _ in range(max(1, args.repeats)):
             baseline = min(baseline, idiomatic_epoch(x, y, batch_size))
             for k in per_model:
                 per_model[k] = min(per_model[k], grid_epoch(data, batch_size, k) / k)
+            seconds, flops = gemm_floor(n, batch_size, 16, device)
+            floor = min(floor, seconds / 16)                                   # per model-epoch
+        floors[batch_size] = (floor, flops / 16, per_model[16] / floor)
         ratios = {k: baseline / t for k, t in per_model.items()}
         headline[batch_size] = ratios[16]
         print(f"{batch_size:>6} {baseline:>10.3f} " + " ".join(f"{per_model[k]:>8.3f}" for k in (1, 4, 16))
               + " " + " ".join(f"{ratios[k]:>7.1f}x" for k in (1, 4, 16)))
+    print("floor: the grid of 16's matrix products alone, seconds per model-epoch "
+          "(GFLOP per model-epoch, GFLOP/s they ran at, the grid's time over the floor)")
+    for batch_size, (floor, flops, ratio) in floors.items():
+        print(f"{batch_size:>6} {floor:>10.3f}  {flops / 1e9:6.2f} GFLOP  {flops / floor / 1e9:6.1f} GFLOP/s  "
+              f"{ratio:5.2f}x the floor")
+    print(f"floor_ratio_grid16_bs128: {floors[128][2]:.2f}")
+    print(f"floor_ratio_grid16_bs16: {floors[16][2]:.2f}")
     print(f"speedup_grid16_bs128: {headline[128]:.2f}")
     print(f"speedup_grid16_bs16: {headline[16]:.2f}")
 

@@ -9,6 +9,15 @@ here, ``execute.allow_errors: false`` in ``_config.yml``).  Which cache a build
 uses, and why a change in ``lib/`` or in the budget re-executes the notebooks, is
 explained in :mod:`tools.book_cache`.
 
+Per notebook, the report also splits the execution time into the seconds the
+library spent training, evaluating, measuring (Hessians, the noise scale) and
+drawing (:mod:`lib.core.timing`), and ``other`` (the rest: data loading, the
+prose's numbers, widgets, Python).  The kernels write their totals after every
+cell to a folder this script names in ``$LR_BOOK_TIMING_DIR``; a kernel's file is
+matched to its notebook by a digest of the cells it ran, and kept beside the
+jupyter-cache (``lr_book_timing.json``) so a notebook taken from the cache still
+shows the split of the run that filled it.
+
 A build that failed leaves no marker behind, so the next one re-reads every page
 (``--all``): otherwise Sphinx would skip the pages whose warnings failed it and
 the next build would pass without having fixed them.
@@ -16,6 +25,7 @@ the next build would pass without having fixed them.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -24,11 +34,14 @@ from pathlib import Path
 
 import nbformat
 
+from lib.core import timing
 from tools import book_cache
 from tools.toc import ROOT, toc_notebooks
 
 OK_MARKER = ".last-build-ok"
 SECTION_SECONDS_LIMIT = 240  # a section may take at most 4 minutes under the full budget
+TIMING_RUNS = "timing-runs"  # folder (in the cache folder) the kernels write their totals to
+TIMING_STORE = "lr_book_timing.json"  # per jupyter-cache: cells digest -> the split of the run that filled it
 
 
 @dataclass(frozen=True)
@@ -38,6 +51,32 @@ class NotebookRun:
     path: Path
     seconds: float | None  # execution time, None when there is no successful run
     executed_now: bool  # False: outputs reused from the cache
+    split: dict[str, float] | None = None  # seconds per lib.core.timing category, None when unknown
+
+
+def notebook_digest(path: Path) -> str:
+    """The digest of a notebook's code cells that its kernel reports (:func:`lib.core.timing.cells_digest`)."""
+    notebook = nbformat.read(path, as_version=4)
+    return timing.cells_digest(cell.source for cell in notebook.cells if cell.cell_type == "code")
+
+
+def collect_splits(runs_dir: Path, cache_path: Path) -> dict[str, dict[str, float]]:
+    """Merge the kernels' totals in ``runs_dir`` into the store beside the jupyter-cache at
+    ``cache_path`` and return the store: cells digest -> seconds per category."""
+    store_path = cache_path / TIMING_STORE
+    try:
+        store = json.loads(store_path.read_text()) if store_path.is_file() else {}
+    except (OSError, ValueError):
+        store = {}
+    for path in sorted(runs_dir.glob("kernel-*.json")) if runs_dir.is_dir() else []:
+        try:
+            record = json.loads(path.read_text())
+            store[record["cells"]] = {c: float(record["seconds"][c]) for c in timing.CATEGORIES}
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    if store and cache_path.is_dir():
+        store_path.write_text(json.dumps(store, indent=1, sort_keys=True))
+    return store
 
 
 def _cache_hashkeys(cache_path: Path) -> set[str]:
@@ -48,13 +87,15 @@ def _cache_hashkeys(cache_path: Path) -> set[str]:
     return {record.hashkey for record in get_cache(cache_path).list_cache_records()}
 
 
-def notebook_runs(root: Path, cache_path: Path, before: set[str] = frozenset()) -> list[NotebookRun]:
+def notebook_runs(root: Path, cache_path: Path, before: set[str] = frozenset(),
+                  splits: dict[str, dict[str, float]] | None = None) -> list[NotebookRun]:
     """For every notebook in ``_toc.yml``: its successful run in the jupyter-cache at ``cache_path``.
 
     A notebook whose current source has no record in the cache of the current
     fingerprint (:func:`tools.book_cache.cache_dir`) did not execute successfully
     under this budget and library.  ``before`` holds the cache's hash keys from
-    before the build, to tell fresh runs from reused ones.
+    before the build, to tell fresh runs from reused ones; ``splits`` maps cells digests to
+    seconds per category (:func:`collect_splits`).
     """
     runs = []
     cache = None
@@ -73,21 +114,36 @@ def notebook_runs(root: Path, cache_path: Path, before: set[str] = frozenset()) 
             runs.append(NotebookRun(path, None, False))
         else:
             runs.append(NotebookRun(path, float(record.data.get("execution_seconds", "nan")),
-                                    record.hashkey not in before))
+                                    record.hashkey not in before, (splits or {}).get(notebook_digest(path))))
     return runs
 
 
 def report(runs: list[NotebookRun], root: Path, budget: str) -> str:
-    lines = [f"{'notebook':<44} {'seconds':>8}  outputs"]
+    """The table the build prints: per notebook its seconds, their split by category, its outputs' origin."""
+    columns = timing.CATEGORIES + ("other",)
+    lines = [f"{'notebook':<40} {'seconds':>8} " + " ".join(f"{c:>10}" for c in columns) + "  outputs"]
+    totals = dict.fromkeys(("seconds",) + columns, 0.0)
     for run in runs:
         name = run.path.relative_to(root).as_posix()
         if run.seconds is None:
-            lines.append(f"{name:<44} {'-':>8}  NOT EXECUTED (failed, or the build stopped)")
+            lines.append(f"{name:<40} {'-':>8}  NOT EXECUTED (failed, or the build stopped)")
             continue
+        if run.split is not None:
+            parts = [run.split.get(c, 0.0) for c in timing.CATEGORIES]
+            parts.append(max(0.0, run.seconds - sum(parts)))
+            split = " ".join(f"{p:10.1f}" for p in parts)
+            for c, p in zip(columns, parts):
+                totals[c] += p
+        else:
+            split = " ".join(f"{'?':>10}" for _ in columns)
+        totals["seconds"] += run.seconds
         status = "executed in this build" if run.executed_now else "from the cache"
         if budget == "full" and run.seconds > SECTION_SECONDS_LIMIT:
             status += f"  OVER the {SECTION_SECONDS_LIMIT} s limit for a section"
-        lines.append(f"{name:<44} {run.seconds:8.1f}  {status}")
+        lines.append(f"{name:<40} {run.seconds:8.1f} {split}  {status}")
+    lines.append(f"{'all notebooks':<40} {totals['seconds']:8.1f} "
+                 + " ".join(f"{totals[c]:10.1f}" for c in columns)
+                 + "  (? : no split recorded; its seconds count in the total only)")
     return "\n".join(lines)
 
 
@@ -106,6 +162,9 @@ def build(root: Path = ROOT, path_output: Path | None = None, fresh: bool = Fals
     cache_path = book_cache.cache_dir(build_dir, root, budget)
     before = _cache_hashkeys(cache_path)
     marker = build_dir / OK_MARKER
+    runs_dir = build_dir / book_cache.CACHE_FOLDER / TIMING_RUNS
+    for stale in runs_dir.glob("kernel-*.json") if runs_dir.is_dir() else []:
+        stale.unlink(missing_ok=True)
     fresh = fresh or not marker.exists()
     marker.unlink(missing_ok=True)
     (build_dir / book_cache.CACHE_FOLDER / book_cache.LAST_USED).unlink(missing_ok=True)
@@ -119,7 +178,8 @@ def build(root: Path = ROOT, path_output: Path | None = None, fresh: bool = Fals
     start = time.perf_counter()
     # Nobody watches a progress bar during a build, and its widget would only leave
     # hidden widget state in the HTML; a reader's own Jupyter still shows them.
-    env = {**os.environ, "LR_BOOK_PROGRESS": os.environ.get("LR_BOOK_PROGRESS", "0")}
+    env = {**os.environ, "LR_BOOK_PROGRESS": os.environ.get("LR_BOOK_PROGRESS", "0"),
+           timing.TIMING_DIR_ENV: str(runs_dir)}              # each kernel's split by category
     status = subprocess.call(command, cwd=root, env=env)
     seconds = time.perf_counter() - start
 
@@ -127,8 +187,9 @@ def build(root: Path = ROOT, path_output: Path | None = None, fresh: bool = Fals
     if used != cache_path:
         print(f"[build_book] WARNING: lib/ or the requirements changed as the build started; it used {used}")
         before = set()
-    print("\n[build_book] notebook execution times")
-    print(report(notebook_runs(root, used, before), root, budget))
+    print("\n[build_book] notebook execution times (seconds; training, evaluating, measuring, drawing: "
+          "lib.core.timing)")
+    print(report(notebook_runs(root, used, before, collect_splits(runs_dir, used)), root, budget))
     if book_cache.cache_dir(build_dir, root, budget) != used:
         print("[build_book] WARNING: lib/ or the requirements changed during the build; "
               "the next build will execute the notebooks again")

@@ -20,6 +20,7 @@ from lib.core import checks, losses
 from lib.core.data import Splits
 from lib.core.device import seeded_generator
 from lib.core.models import build_model
+from lib.core.timing import timed
 
 from .gradient_noise import (GradientStatistics, flat_gradient, per_example_statistics, smoothed_b_simple,
                              two_batch_estimates)
@@ -203,6 +204,7 @@ class NoiseScaleTracker:
         small = flat_gradient(self.template, params, x[:self.b_small], y[:self.b_small], self.mean)
         return float(small.double().pow(2).sum()), float(big.double().pow(2).sum())
 
+    @timed("measuring")
     def __call__(self, step: int, params: dict[str, torch.Tensor]) -> None:
         done = step + 1   # train_grid calls back after update number `step` (0-based)
         if done % self.every and done not in self.checkpoints:

@@ -53,7 +53,8 @@ from .evaluate import stacked_metrics
 from .members import Member, learning_rates
 from .models import build_model
 from .order import DataOrder, steps_per_epoch
-from .stacked import Outer, is_plain_mlp, losses_and_grads, make_forward
+from .timing import timed
+from .stacked import FusedSGD, Outer, is_plain_mlp, losses_and_grads, make_forward
 
 PROGRESS_ENV = "LR_BOOK_PROGRESS"
 #: A ten-class classifier whose mini-batch loss exceeds this, four times the loss of a uniform
@@ -237,6 +238,7 @@ def _progress_enabled(progress: bool | None) -> bool:
 
 # --------------------------------------------------------------------------- training
 
+@timed("training")
 def train_grid(members: Member | Sequence[Member], data: Splits, *,
                model: str | Callable[[int], nn.Module] = "textbook",
                batch_size: int | Sequence[int] = 128, epochs: int = 1,
@@ -334,6 +336,12 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
     flat = {k: p.detach().view(K, -1) for k, p in params.items()}        # (K, -1) views, no copies
     momentum_buffers = {k: torch.zeros_like(v) for k, v in flat.items()} if momentum is not None else None
 
+    # The textbook's perceptrons take the fused step (forward, backward and update in ~25 tensor
+    # operations, lib.core.stacked.FusedSGD); any other module autograd through vmap.
+    fused = FusedSGD(template, params, spec, momentum, decay, momentum_buffers) if FusedSGD.supports(template) \
+        else None
+    rate_rows = rates.t().contiguous()                                    # (steps, K): row t is contiguous
+
     data_seeds = sorted({m.data_seed for m in members})
     orders = [DataOrder(n, seed=s) for s in data_seeds]
     member_seed_row = torch.tensor([data_seeds.index(m.data_seed) for m in members], device=device)
@@ -342,6 +350,7 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
     alive = torch.ones(K, dtype=torch.bool, device=device)
     diverged_at = torch.full((K,), -1, dtype=torch.long, device=device)
     ceiling = None                    # (K,) the loss above which a member has diverged, set at step 0
+    finite_ceiling = False            # then NaN and inf fail `loss <= ceiling` by themselves
     any_dead = False
     step_losses: list[torch.Tensor] = []
     eval_steps, eval_epochs = eval_points(epoch_steps, eval_every)
@@ -379,31 +388,41 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
             else:
                 index = permutations[member_seed_row, j * b:(j + 1) * b]                 # (K, B)
             xb, yb = data.x_train[index], data.y_train[index]
-            batch_loss, grads = losses_and_grads(template, forward, fast, params, buffers, xb, yb, spec)
-            with torch.no_grad():
+            if fused is not None:
+                with torch.no_grad():
+                    value = fused.forward_loss(xb, yb)                                   # (K,)
+            else:
+                batch_loss, grads = losses_and_grads(template, forward, fast, params, buffers, xb, yb, spec)
                 value = batch_loss.detach()                                              # (K,)
+            with torch.no_grad():
                 step_losses.append(value)
                 if ceiling is None:
                     ceiling = torch.full_like(value, float(divergence_loss))
                     if divergence_factor is not None:       # the training loss evaluated before this first update
                         start = evaluations[0][0].to(value.dtype)
                         ceiling = torch.minimum(ceiling, divergence_factor * start.abs())
-                ok = torch.isfinite(value) & (value <= ceiling)
+                    finite_ceiling = device.type == "cpu" and bool(torch.isfinite(ceiling).all())   # no GPU sync
+                # The registry's losses are >= 0, so below a finite ceiling `value <= ceiling` alone
+                # rejects NaN and +inf: one comparison per step instead of three operations.
+                ok = (value <= ceiling) if finite_ceiling else torch.isfinite(value) & (value <= ceiling)
                 # On the CPU this check is free; on a GPU it would force a sync each step,
                 # so there the masked update below is always used instead.
                 if device.type != "cpu" or any_dead or not bool(ok.all()):
                     diverged_at.masked_fill_(alive & ~ok, step)
                     alive &= ok
                     any_dead = True
-                lr_now = rates[:, step].view(K, 1)
-                if any_dead:  # frozen members: zero gradient (NaN-safe) and zero rate
+                lr_now = rate_rows[step].view(K, 1)
+                if fused is not None:
+                    fused.update(lr_now, alive if any_dead else None)
+                elif any_dead:  # frozen members: zero gradient (NaN-safe) and zero rate
                     lr_now = lr_now * alive.view(K, 1)
                     grads = {k: g.masked(alive) if isinstance(g, Outer)
                              else torch.where(alive.view((K,) + (1,) * (g.dim() - 1)), g, 0.0)
                              for k, g in grads.items()}
-                for name, grad in grads.items():
-                    _sgd_update(flat[name], grad, lr_now,
-                                None if momentum is None else (momentum, momentum_buffers[name]), decay)
+                if fused is None:
+                    for name, grad in grads.items():
+                        _sgd_update(flat[name], grad, lr_now,
+                                    None if momentum is None else (momentum, momentum_buffers[name]), decay)
             if on_step is not None:
                 on_step(step, {k: p.detach() for k, p in params.items()})
             step += 1

@@ -15,6 +15,7 @@ from torch import nn
 
 from . import checks, losses
 from .stacked import make_forward
+from .timing import timed
 
 
 @torch.no_grad()
@@ -46,6 +47,7 @@ def evaluate_stacked(template: nn.Module, params: dict, buffers: dict, x: torch.
     return stacked_metrics(template, params, buffers, x, y, loss=loss, chunk=chunk)
 
 
+@timed("evaluating")
 @torch.no_grad()
 def stacked_metrics(template: nn.Module, params: dict, buffers: dict, x: torch.Tensor, y: torch.Tensor, *,
                     loss: str, chunk: int = 8192) -> tuple[torch.Tensor, torch.Tensor]:

@@ -24,9 +24,11 @@ losses and gradients:
      ``-lr * dZ @ x`` straight into the weights (``addmm_``), never writing the
      ``(K*64, 784)`` gradient to memory and reading it back.
 
-The engine (:mod:`lib.core.engine`) calls :func:`losses_and_grads`; the tests
-check every member of both paths against PyTorch's own autograd and
-``torch.optim.SGD``.
+For the textbook's perceptrons the engine (:mod:`lib.core.engine`) goes one
+step further and takes :class:`FusedSGD`: forward pass, loss, backward pass and
+update in one place, with the tricks 5-9 written beside it; other modules go
+through :func:`losses_and_grads`.  The tests check every member of every path
+against PyTorch's own autograd and ``torch.optim.SGD``.
 """
 from __future__ import annotations
 
@@ -123,29 +125,225 @@ def mlp_losses_and_grads(template: nn.Sequential, params: dict, x: torch.Tensor,
     ``dZ = dh * f'(Z)``, with f' written in terms of a.  Weight gradients are
     returned as :class:`Outer` factor pairs.
     """
-    inputs, outputs = [], []           # per Linear: its input; per activation: its output
+    inputs = []       # per Linear: its index, its input, and the activations (kind, output) just before it
+    pending = []      # activations since the last Linear (none, one, or several in a row)
     h = x
     for index, layer in enumerate(template):
         if isinstance(layer, nn.Linear):
-            inputs.append((index, h))
+            inputs.append((index, h, pending))
+            pending = []
             h = (first_layer(params, x) if index == 0 else
                  torch.baddbmm(params[f"{index}.bias"].unsqueeze(-1), params[f"{index}.weight"], h))
         else:
             h = layer(h)
-            outputs.append((type(layer), h))
+            pending.append((type(layer), h))
     logits = h                                                       # (K, C, B)
     batch_loss = loss.stacked(logits, y)                             # (K,)
     dz = loss.stacked_gradient(logits, y)                            # (K, C, B)
     grads = {}
-    for index, h_in in reversed(inputs):
+    for index, h_in, activations in reversed(inputs):
         right = h_in if index == 0 else h_in.transpose(1, 2)         # (B, D) / (K, B, D)
         grads[f"{index}.weight"] = Outer(dz, right)
         grads[f"{index}.bias"] = dz.sum(-1)                          # (K, out)
         if index == 0:
             break
-        kind, a = outputs.pop()
-        dz = torch.bmm(params[f"{index}.weight"].transpose(1, 2), dz).mul_(_DERIVATIVE_FROM_OUTPUT[kind](a))
+        dz = torch.bmm(params[f"{index}.weight"].transpose(1, 2), dz)
+        for kind, a in reversed(activations):                        # the chain rule through each in turn
+            dz = dz.mul_(_DERIVATIVE_FROM_OUTPUT[kind](a))
     return batch_loss, grads
+
+
+#: The activation's backward pass from its output ``a`` and the incoming gradient: the same ATen
+#: kernels autograd calls (one fused element-wise pass instead of three).
+_BACKWARD_FROM_OUTPUT = {
+    nn.Sigmoid: torch.ops.aten.sigmoid_backward,                      # dh * a * (1 - a)
+    nn.Tanh: torch.ops.aten.tanh_backward,                            # dh * (1 - a^2)
+    nn.ReLU: lambda dh, a: torch.ops.aten.threshold_backward(dh, a, 0),   # dh where a > 0
+    nn.Identity: lambda dh, a: dh,
+}
+_IN_PLACE = {nn.Sigmoid: torch.Tensor.sigmoid_, nn.Tanh: torch.Tensor.tanh_, nn.ReLU: torch.Tensor.relu_,
+             nn.Identity: lambda h: h}
+
+
+class FusedSGD:
+    """One SGD update of K stacked perceptrons with as few tensor operations as the arithmetic allows.
+
+    The path :func:`train_grid <lib.core.engine.train_grid>` takes for a plain
+    perceptron (:func:`is_plain_mlp`).  It computes what :func:`mlp_losses_and_grads`
+    followed by the engine's update does, and the tests hold both to
+    ``torch.optim.SGD``; the difference is where the time goes.  On a CPU a
+    small tensor operation costs microseconds of dispatch whatever its size, and
+    at batch 16 a step's matrix products take ~100 microseconds, so the count of
+    operations *is* the overhead.  The tricks, beside the four of the module docstring:
+
+    5. every view of the weights (the (K*64, 784) first layer, the (K, out, 1)
+       bias columns, the (K, -1) rows the per-member rates multiply) is made once
+       per run, not once per step;
+    6. the cross-entropy's ``log_softmax`` is computed once: its ``nll_loss`` is the
+       loss (the same two kernels as ``F.cross_entropy``, so the recorded losses
+       are unchanged) and ``exp`` of it, in place, is the softmax its gradient needs;
+    7. the learning rate (and the batch mean's 1/B) is folded into ``dZ`` of the last
+       layer once: backpropagation is linear in ``dZ``, so every layer's factors
+       arrive already multiplied by ``-lr_k / B`` and each weight update is one
+       ``addmm_`` / ``baddbmm_`` with beta = 1 (without momentum);
+    8. activations are applied in place and their derivatives are ATen's fused
+       ``*_backward`` kernels (the ones autograd runs), one pass instead of three;
+    9. each layer's input gradient ``W^T dZ`` is taken before that layer's
+       weights are overwritten, so the update needs no copy of the old weights.
+
+    Members frozen after divergence (``alive`` False) get a zero rate and their
+    factors are zeroed layer by layer with ``torch.where`` (NaN-safe), as in the
+    general path.
+
+    Args:
+        template (nn.Sequential): a plain perceptron (:func:`is_plain_mlp`).
+        params (dict): the stacked parameters (K, ...); updated in place.
+        loss (Loss): the loss; ``cross_entropy`` takes the fused route (trick 6),
+            any other loss its :meth:`Loss.stacked` and :meth:`Loss.stacked_gradient`.
+        momentum (Tensor or None): (K, 1) momentum factors, None for plain SGD.
+        decay (Tensor or None): (K, 1) weight decays, None for none.
+        buffers (dict or None): momentum buffers, (K, -1) per parameter name, when ``momentum``.
+    """
+
+    @staticmethod
+    def supports(template: nn.Module) -> bool:
+        """True for ``Linear (activation Linear)*`` with activations of :data:`lib.core.models.ACTIVATIONS`
+        (what :func:`lib.core.models.mlp` builds); other plain stacks take :func:`mlp_losses_and_grads`."""
+        if not is_plain_mlp(template):
+            return False
+        modules = list(template)
+        return all(isinstance(m, nn.Linear) == (i % 2 == 0) for i, m in enumerate(modules))
+
+    def __init__(self, template: nn.Sequential, params: dict, loss: Loss, momentum=None, decay=None,
+                 buffers: dict | None = None):
+        self.cross_entropy = loss.name == "cross_entropy"
+        self.loss = loss
+        self.momentum, self.decay, self.buffers = momentum, decay, buffers
+        weights = {k: p.detach() for k, p in params.items()}
+        self.K = next(iter(weights.values())).shape[0]
+        self.layers = []          # per Linear: (name, weight (K,out,in), bias column (K,out,1), activation after)
+        modules = list(template)
+        for index, layer in enumerate(modules):
+            if isinstance(layer, nn.Linear):
+                after = type(modules[index + 1]) if index + 1 < len(modules) else None
+                weight, bias = weights[f"{index}.weight"], weights[f"{index}.bias"]
+                self.layers.append((str(index), weight, bias.unsqueeze(-1), after))
+        self.rows = {k: w.view(self.K, -1) for k, w in weights.items()}     # (K, -1) views (trick 5)
+        first_weight = self.layers[0][1]
+        K, out, inp = first_weight.shape
+        self.first_flat = first_weight.view(K * out, inp)                   # (K*out, D)
+        self.first_bias = self.layers[0][2].view(K * out, 1)                # (K*out, 1)
+        self._minus_one: dict[tuple, torch.Tensor] = {}
+        self._ones: dict[int, torch.Tensor] = {}
+        self.saved = None
+
+    def forward_loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Each member's batch loss (K,); keeps what :meth:`update` needs.
+
+        ``x`` is (B, D) shared by the members or (K, B, D); ``y`` (B,) or (K, B) (mse: (B, C) or (K, B, C)).
+        """
+        K = self.K
+        hidden = []                                                       # inputs of each Linear
+        h = x
+        for position, (_, weight, bias, after) in enumerate(self.layers):
+            hidden.append(h)
+            if position == 0:
+                if x.dim() == 2:                                          # trick 1, (K*out, D) @ (D, B)
+                    h = torch.addmm(self.first_bias, self.first_flat, x.t()).view(K, weight.shape[1], -1)
+                else:
+                    h = torch.baddbmm(bias, weight, x.transpose(1, 2))    # (K, out, B)
+            else:
+                h = torch.baddbmm(bias, weight, h)                        # (K, out, B)
+            if after is not None:
+                h = _IN_PLACE[after](h)                                   # trick 8: in place
+        B = h.shape[-1]
+        if self.cross_entropy:
+            targets = y if y.dim() == 2 else y.expand(K, B)               # (K, B)
+            logp = torch.log_softmax(h, 1)                                # (K, C, B), trick 6
+            batch_loss = torch.nn.functional.nll_loss(logp, targets, reduction="none").mean(1)   # (K,)
+            self.saved = (hidden, logp, targets)
+        else:
+            batch_loss = self.loss.stacked(h, y)
+            self.saved = (hidden, h, y)
+        return batch_loss
+
+    def _top_gradient(self, scale: torch.Tensor) -> torch.Tensor:
+        """dLoss/dlogits times ``scale`` (K, 1, 1), (K, C, B): the last layer's factor (trick 7)."""
+        hidden, out, targets = self.saved
+        if not self.cross_entropy:
+            return self.loss.stacked_gradient(out, targets).mul_(scale)
+        K, _, B = out.shape
+        minus_one = self._minus_one.get((K, B))
+        if minus_one is None:
+            minus_one = self._minus_one[(K, B)] = torch.full((K, 1, B), -1.0, dtype=out.dtype, device=out.device)
+        dz = out.exp_()                                                   # softmax, in place of log-softmax
+        dz.scatter_add_(1, targets.unsqueeze(1), minus_one)              # softmax - onehot
+        return dz.mul_(scale)
+
+    def update(self, lr: torch.Tensor, alive: torch.Tensor | None = None) -> None:
+        """Backpropagate the saved batch and apply one SGD update with rates ``lr`` (K, 1).
+
+        ``alive`` (K,) bool, or None when every member is alive: frozen members' factors are
+        zeroed and their rate is 0 (the general path's semantics).
+        """
+        K = self.K
+        hidden, out, _ = self.saved
+        B = out.shape[-1]
+        if alive is not None:
+            lr = lr * alive.view(K, 1)
+        plain = self.momentum is None
+        if self.cross_entropy:
+            scale = lr * (-1.0 / B) if plain else torch.full((K, 1), 1.0 / B, dtype=out.dtype, device=out.device)
+        else:        # stacked_gradient already holds the loss's own normalisation
+            scale = -lr if plain else None
+        dz = self._top_gradient(scale.view(K, 1, 1)) if scale is not None else self._gradient_unscaled()
+        shrink = 1.0 - lr * self.decay if plain and self.decay is not None else None   # (K, 1)
+        for position in range(len(self.layers) - 1, -1, -1):
+            name, weight, bias, _ = self.layers[position]
+            if alive is not None:
+                dz = torch.where(alive.view(K, 1, 1), dz, 0.0)
+            h_in = hidden[position]
+            below = None
+            if position > 0:                                              # trick 9: before W changes
+                below = torch.bmm(weight.transpose(1, 2), dz)             # (K, in, B)
+                below = _BACKWARD_FROM_OUTPUT[self.layers[position - 1][3]](below, h_in)
+            if plain:
+                if shrink is not None:                                    # w <- w (1 - lr wd) - lr g
+                    self.rows[f"{name}.weight"].mul_(shrink)
+                    self.rows[f"{name}.bias"].mul_(shrink)
+                self._add_outer(position, weight, dz, h_in)
+                bias.view(K, -1).add_(dz.sum(-1))
+            else:
+                self._momentum_step(name, position, weight, bias, dz, h_in, lr)
+            dz = below
+
+    def _gradient_unscaled(self) -> torch.Tensor:
+        hidden, out, targets = self.saved
+        return self.loss.stacked_gradient(out, targets)
+
+    def _add_outer(self, position: int, weight: torch.Tensor, dz: torch.Tensor, h_in: torch.Tensor,
+                   target: torch.Tensor | None = None) -> None:
+        """``target += dz @ h_in^T`` without materialising the product (trick 4); target defaults to the weight."""
+        K, out, B = dz.shape
+        target = weight if target is None else target
+        if position == 0 and h_in.dim() == 2:
+            target.view(K * out, -1).addmm_(dz.reshape(K * out, B), h_in)          # (K*out, B) @ (B, D)
+        elif position == 0:
+            target.view(K, out, -1).baddbmm_(dz, h_in)                              # (K, out, B) @ (K, B, D)
+        else:
+            target.view(K, out, -1).baddbmm_(dz, h_in.transpose(1, 2))             # (K, out, B) @ (K, B, in)
+
+    def _momentum_step(self, name, position, weight, bias, dz, h_in, lr) -> None:
+        """torch.optim.SGD with momentum: b <- m b + g (+ wd w); w <- w - lr b, per member."""
+        K = self.K
+        for key, grad_into in ((f"{name}.weight", lambda t: self._add_outer(position, weight, dz, h_in, t)),
+                               (f"{name}.bias", lambda t: t.add_(dz.sum(-1).view(K, -1)))):
+            buffer, row = self.buffers[key], self.rows[key]
+            buffer.mul_(self.momentum)
+            grad_into(buffer)
+            if self.decay is not None:
+                buffer.addcmul_(row, self.decay)
+            row.addcmul_(buffer, lr, value=-1.0)
 
 
 def make_forward(template: nn.Module) -> Callable[[dict, dict, torch.Tensor], torch.Tensor]:

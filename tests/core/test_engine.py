@@ -22,6 +22,7 @@ from lib.core.models import build_model, mlp, small_cnn
 from lib.core.engine import GridRun, History, train_grid
 from lib.core.evaluate import evaluate
 from lib.core.members import Member, grid, learning_rates
+from lib.core.stacked import FusedSGD, is_plain_mlp
 
 N, D = 300, 784
 
@@ -96,6 +97,42 @@ def test_relu_and_mse_networks_match_the_reference():
     for k, member in enumerate(members):
         assert_member_matches(run, k, reference_run(member, data, model=net, batch_size=16,
                                                     loss_fn=nn.functional.mse_loss), atol=1e-5)
+
+
+@pytest.mark.parametrize("layers", ["linear-sigmoid-tanh-linear", "linear-linear"])
+def test_plain_stacks_outside_the_fused_step_match_the_reference(toy, layers):
+    # Two activations in a row, or none between two Linear layers: plain perceptrons that the
+    # fused step (Linear, activation, Linear, ...) does not take; the hand-derived path does.
+    def net(seed):
+        torch.manual_seed(seed)
+        if layers == "linear-linear":
+            return nn.Sequential(nn.Linear(D, 12), nn.Linear(12, 10))
+        return nn.Sequential(nn.Linear(D, 12), nn.Sigmoid(), nn.Tanh(), nn.Linear(12, 10))
+
+    assert is_plain_mlp(net(0)) and not FusedSGD.supports(net(0))
+    members = [Member(lr=0.05), Member(lr=0.02, momentum=0.9, weight_decay=1e-3, init_seed=1, data_seed=2)]
+    run = train_grid(members, toy, model=net, batch_size=32, epochs=1, progress=False)
+    for k, member in enumerate(members):
+        assert_member_matches(run, k, reference_run(member, toy, model=net, epochs=1))
+
+
+def test_the_textbook_network_takes_the_fused_step():
+    assert FusedSGD.supports(build_model("textbook", 0))
+    assert FusedSGD.supports(mlp((5, 3), ()))                  # one Linear layer
+    assert not FusedSGD.supports(small_cnn(channels=2, batch_norm=False))
+
+
+def test_a_tanh_network_with_momentum_and_decay_and_a_diverging_member(toy):
+    # the fused step with every option at once: per-member data orders, momentum, weight decay,
+    # a member frozen mid-run; the survivors still match torch.optim.SGD
+    net = lambda seed: mlp((D, 16, 10), ("tanh",), init_seed=seed)
+    members = [Member(lr=0.2, momentum=0.9, weight_decay=1e-2, data_seed=1),
+               Member(lr=1e6, momentum=0.9, init_seed=1),
+               Member(lr=0.05, momentum=0.5, weight_decay=1e-3, init_seed=2, data_seed=3)]
+    run = train_grid(members, toy, model=net, batch_size=25, epochs=2, progress=False, divergence_factor=100.0)
+    assert run.history.diverged.tolist() == [False, True, False]
+    for k in (0, 2):
+        assert_member_matches(run, k, reference_run(members[k], toy, model=net, batch_size=25))
 
 
 def test_a_member_alone_equals_the_same_member_in_a_grid(toy):
