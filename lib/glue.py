@@ -18,6 +18,8 @@ from numbers import Integral, Real
 import matplotlib.pyplot as plt
 from IPython.display import display
 
+from .core.timing import timed
+
 try:  # the book build (myst-nb) is optional for readers
     from myst_nb import glue as _myst_glue
 except ImportError:  # pragma: no cover - exercised on Colab
@@ -57,6 +59,7 @@ def text(name: str, value: str) -> None:
         _myst_glue(name, value, display=False)
 
 
+@timed("drawing")
 def figure(name: str, fig) -> None:
     """Store a matplotlib figure (and show it in the notebook), then close it."""
     _check_name(name)
@@ -93,3 +96,180 @@ def paired_difference(prefix: str, difference) -> None:
     number(f"{prefix}_mean", difference.mean())
     number(f"{prefix}_std", difference.std(ddof=1))
     number(f"{prefix}_wins", int((difference > 0).sum()))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Verdicts: words computed from the run's numbers, or a stop with the sentence that no longer holds.
+#
+# A sentence that compares or judges ("A ends lower than B", "x lies between y and z", "grows by a
+# factor of 3") is either assembled from these helpers, so that other numbers give other words, or
+# guarded by :func:`require`, which stops the build and names the sentence.
+# ---------------------------------------------------------------------------------------------------
+
+class VerdictError(AssertionError):
+    """A sentence of the prose no longer follows from the numbers of the run (raised by :func:`require`)."""
+
+
+def _real(value, what: str) -> float:
+    if hasattr(value, "item"):  # NumPy / torch scalars
+        try:
+            value = value.item()
+        except (ValueError, RuntimeError):
+            raise TypeError(f"{what} must be a single real number, got an array of shape {value.shape}") from None
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{what} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{what} must be finite, got {value}")
+    return value
+
+
+def _word(value, what: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str, got {type(value).__name__}")
+    return str(value)
+
+
+def require(condition, sentence: str, **numbers) -> None:
+    """Stop the build when a claim typed in the prose is false for this run.
+
+    Args:
+        condition: the claim, evaluated on the run's numbers (anything ``bool()`` accepts,
+            a NumPy bool included).
+        sentence (str): where the claim stands and what it says, e.g.
+            ``'section 3, "the fixed rate 0.8 ends lowest"'``; it is the message's subject.
+        **numbers: the numbers behind the claim, printed in the message.
+
+    Raises:
+        VerdictError: (an ``AssertionError``) when ``condition`` is false; its message quotes
+            ``sentence`` and the numbers.
+        TypeError: when ``sentence`` is not a non-empty str.
+    """
+    if not isinstance(sentence, str) or not sentence.strip():
+        raise TypeError(f"sentence must be a non-empty str naming the claim, got {sentence!r}")
+    if bool(condition):
+        return
+    shown = ", ".join(f"{name} = {value:.4g}" if isinstance(value, Real) and not isinstance(value, bool)
+                      else f"{name} = {value!r}" for name, value in numbers.items())
+    raise VerdictError(f"the prose says {sentence}, but this run does not support it"
+                       + (f" ({shown})" if shown else "") + ": change the sentence or compute it from the numbers")
+
+
+def compare(a, b, *, more: str = "higher", less: str = "lower", same: str = "the same as",
+            tolerance: float = 0.0) -> str:
+    """The word that compares ``a`` with ``b``: ``more`` if ``a > b + tolerance``, ``less`` if
+    ``a < b - tolerance``, else ``same``.
+
+    Raises:
+        TypeError: a number is not real, or a word not a str.  ValueError: a number is not finite
+        or ``tolerance`` is negative.
+    """
+    a, b = _real(a, "a"), _real(b, "b")
+    tolerance = _real(tolerance, "tolerance")
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0, got {tolerance}")
+    more, less, same = _word(more, "more"), _word(less, "less"), _word(same, "same")
+    return more if a > b + tolerance else less if a < b - tolerance else same
+
+
+def position(x, low, high, *, below: str = "below", between: str = "between", above: str = "above") -> str:
+    """Where ``x`` lies against the interval spanned by ``low`` and ``high`` (in either order):
+    ``below``, ``between`` (ends included) or ``above``.
+
+    Raises:
+        TypeError / ValueError: as :func:`compare`.
+    """
+    x, low, high = _real(x, "x"), _real(low, "low"), _real(high, "high")
+    low, high = min(low, high), max(low, high)
+    below, between, above = _word(below, "below"), _word(between, "between"), _word(above, "above")
+    return below if x < low else above if x > high else between
+
+
+def factor(ratio, digits: int = 2) -> str:
+    """A positive ratio written with ``digits`` significant digits, never as ``0`` and never in
+    exponent notation: 0.4337 -> ``"0.43"``, 12.34 -> ``"12"``, 1234.5 -> ``"1,234"`` (ratios of
+    ``10**digits`` or more are rounded to whole numbers), 0.000123 -> ``"0.00012"``.
+
+    Use :func:`change` to say "falls by a factor of 2.3" instead of "a factor of 0.43".
+
+    Raises:
+        TypeError: ``ratio`` is not a real number, ``digits`` not an int.
+        ValueError: ``ratio`` is not finite and positive, or ``digits`` is below 1.
+    """
+    ratio = _real(ratio, "ratio")
+    if isinstance(digits, bool) or not isinstance(digits, Integral):
+        raise TypeError(f"digits must be an int, got {type(digits).__name__}")
+    if digits < 1:
+        raise ValueError(f"digits must be >= 1, got {digits}")
+    if ratio <= 0:
+        raise ValueError(f"ratio must be > 0 (a factor between two positive numbers), got {ratio}")
+    if ratio >= 10 ** digits:
+        return f"{round(ratio):,}"
+    decimals = max(0, digits - 1 - math.floor(math.log10(ratio)))
+    text = f"{round(ratio, decimals):.{decimals}f}"
+    # rounding may carry into a new digit (9.96 -> "10.0" with 2 digits): keep `digits` digits
+    if decimals and len(text.replace(".", "").lstrip("0")) > digits:
+        text = text[:-1].rstrip(".")
+    return text
+
+
+def change(ratio, *, up: str = "grows", down: str = "falls", flat: str = "hardly changes",
+           tolerance: float = 0.1, digits: int = 2) -> str:
+    """Say how a quantity changed, from ``ratio`` = new / old: ``"grows by a factor of 2.5"``,
+    ``"falls by a factor of 2.3"`` (for a ratio of 0.43), or ``flat`` when the ratio lies within
+    ``[1/(1 + tolerance), 1 + tolerance]``.
+
+    Raises:
+        TypeError / ValueError: as :func:`factor`; ``tolerance`` must be >= 0.
+    """
+    ratio = _real(ratio, "ratio")
+    tolerance = _real(tolerance, "tolerance")
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0, got {tolerance}")
+    if ratio <= 0:
+        raise ValueError(f"ratio must be > 0 (new / old of a positive quantity), got {ratio}")
+    up, down, flat = _word(up, "up"), _word(down, "down"), _word(flat, "flat")
+    if ratio > 1 + tolerance:
+        return f"{up} by a factor of {factor(ratio, digits)}"
+    if ratio < 1 / (1 + tolerance):
+        return f"{down} by a factor of {factor(1 / ratio, digits)}"
+    return flat
+
+
+_NUMBER_WORDS = ("none", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+                 "eleven", "twelve")
+
+
+def count(n, total) -> str:
+    """How many of ``total`` things, in words: ``"none"``, ``"one"``, ..., ``"both"`` (2 of 2),
+    ``"all four"`` (n == total > 2); numbers above twelve as digits.
+
+    Raises:
+        TypeError: ``n`` or ``total`` is not an int (NumPy ints accepted).
+        ValueError: unless ``0 <= n <= total``.
+    """
+    values = []
+    for value, what in ((n, "n"), (total, "total")):
+        if hasattr(value, "item") and not isinstance(value, bool):
+            value = value.item()
+        if isinstance(value, bool) or not isinstance(value, Integral):
+            raise TypeError(f"{what} must be an int, got {type(value).__name__}")
+        values.append(int(value))
+    n, total = values
+    if not 0 <= n <= total:
+        raise ValueError(f"n must lie in [0, total], got n = {n}, total = {total}")
+    say = lambda k: _NUMBER_WORDS[k] if k < len(_NUMBER_WORDS) else f"{k:,}"
+    if n == total and total == 2:
+        return "both"
+    if n == total and total > 2:
+        return f"all {say(total)}"
+    return say(n)
+
+
+def choose(name: str, condition, if_true: str, if_false: str) -> str:
+    """Glue (as text, under ``name``) and return ``if_true`` or ``if_false``, whichever
+    ``condition`` selects: a sentence whose verdict the numbers decide."""
+    _check_name(name)
+    chosen = _word(if_true, "if_true") if bool(condition) else _word(if_false, "if_false")
+    text(name, chosen)
+    return chosen

@@ -93,9 +93,10 @@ def browser():
         chromium.close()
 
 
-# Tables that slow tests write for the record (tests/test_environments.py, tests/test_jupyter.py):
+# Tables that slow tests write for the record (tests/test_environments.py, tests/test_jupyter.py,
+# tests/test_static_explorers.py):
 # shown at the end of the run, also when pytest captures output (as in CI), if this run wrote them.
-REPORTS = ("fresh-environments.txt", "jupyter-explorers.txt")
+REPORTS = ("fresh-environments.txt", "jupyter-explorers.txt", "static-explorers.txt")
 _SESSION_START = pytest.StashKey[float]()
 
 

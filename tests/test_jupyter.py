@@ -832,6 +832,7 @@ def _process(browser, server: JupyterServer, name: str) -> NotebookResult:
                 result.markdown = session.js("window.lrBook.markdown()")
             except Exception:  # noqa: BLE001 - the page did not open: the run's error says why
                 pass
+        _screenshot_top(session, name)
         result.explorers = session.js("window.lrBook.explorers().length")
         if not result.errors:
             for index in range(result.explorers):
@@ -849,6 +850,18 @@ def _process(browser, server: JupyterServer, name: str) -> NotebookResult:
     finally:
         session.close()
     return result
+
+
+def _screenshot_top(session: "NotebookSession", name: str) -> None:
+    """What a reader sees at the top of the notebook once it has run: ``_build/screenshots/jupyter-<name>-top.png``."""
+    try:
+        shots = ROOT / "_build" / "screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        session.page.evaluate("() => { const cell = document.querySelector('.jp-MarkdownCell');"
+                              " if (cell) cell.scrollIntoView({block: 'start'}); }")
+        session.page.screenshot(path=str(shots / f"jupyter-{Path(name).stem}-top.png"))
+    except Exception:  # noqa: BLE001 - the screenshot is a courtesy, the checks below are the test
+        pass
 
 
 def _table(results: list[NotebookResult]) -> str:

@@ -11,7 +11,7 @@ traps:
 
 This extension closes both.  It computes a *fingerprint* of everything outside
 the notebooks that decides their outputs (see :data:`FINGERPRINT_GLOBS`, the
-budget, ``$LR_BOOK_DEVICE`` and the installed torch version) and
+budget, ``$LR_BOOK_DEVICE``, ``$LR_BOOK_DATA_SEED`` and the installed torch version) and
 
 * gives every fingerprint a jupyter-cache of its own,
   ``_build/.jupyter_cache/<budget>-<digest>`` (switching back to an earlier
@@ -65,6 +65,7 @@ def fingerprint(root: Path | str, budget: str | None = None) -> str:
     budget = _budget() if budget is None else budget
     digest = hashlib.sha256()
     for key, value in (("budget", budget), ("device", os.environ.get(DEVICE_ENV, "")),
+                       ("data_seed", os.environ.get("LR_BOOK_DATA_SEED", "").strip() or "0"),
                        ("torch", _torch_version())):
         digest.update(f"{key}={value}\n".encode())
     files = sorted({path for pattern in FINGERPRINT_GLOBS for path in root.glob(pattern)

@@ -67,6 +67,9 @@ def execute(notebook: Path, folder: Path) -> Path:
     executed copy into ``folder``; returns its path."""
     import nbclient
 
+    from tools.sphinx_fixes import slice_kernel_polls
+
+    slice_kernel_polls()   # as in the book build: a missed ZeroMQ wake-up must not cost a 600 s cell timeout
     notebook = Path(notebook).resolve()
     nb = nbformat.read(notebook, as_version=4)
     nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",

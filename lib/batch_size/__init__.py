@@ -9,7 +9,9 @@ illustration     the textbook's rates, winners and numeric illustration, recompu
 rate_grid        one batch size: a grid of rates x seeds (x warm-up) trained at once, and read
 batch_sweep      every batch size: the grids together, best rates, the target every batch size reaches
 scaling_rules    the linear and square-root rules, local slopes, which rule a slope is nearest to
-gradient_noise   B_simple: batch and per-example gradients, the two estimators, the best step eps_opt(B)
+scaling_fit      the best rate interpolated per seed, the fitted slope with a t interval, its verdict
+gradient_noise   B_simple: batch and per-example gradients, the two estimators, the best step eps_opt(B);
+                 ``noise_scale`` on any model and loader, with a jackknife error and a batch range
 noise_tracker    B_simple measured along a training run by both estimators
 synthetic        the ground truth: a linear regression's exact G and Sigma against both estimators
 critical_batch   steps and examples to a target, McCandlish et al.'s S-E hyperbola and eps_opt fits

@@ -14,4 +14,7 @@ engine    ``train_grid``: mini-batch SGD for a whole grid at once, and its ``His
 loop      one network over ``torch.optim`` (range test, SWA), with the exact restore
 stats     moving averages, zero-lag smoothing, seed summaries, diverged runs
 params    weights as dicts, flat vectors and stacks
+batches   any iterable of batches (a DataLoader; tuple, list or dict batches) and any loss or
+          objective, for the tools used on a reader's own model
+timing    seconds spent training, evaluating, measuring and drawing (the build prints them)
 """

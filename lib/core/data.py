@@ -35,6 +35,10 @@ from . import checks
 from .device import pick_device, seeded_generator
 
 DATA_ENV = "LR_BOOK_DATA"
+#: The split seed that :func:`load_mnist` uses when none is given (default 0).  The verdict check
+#: (``python -m tools.verdict_check``) executes the chapter under other values of it, so that every
+#: experiment sees other training and validation images, and the prose's verdicts are put to the test.
+DATA_SEED_ENV = "LR_BOOK_DATA_SEED"
 
 #: The four files and their canonical MD5 sums (the ones torchvision also checks).
 MNIST_FILES = {
@@ -255,6 +259,20 @@ class Splits:
                      *cut(n_test, self.x_test, self.y_test, "n_test"))
 
 
+def default_split_seed() -> int:
+    """``$LR_BOOK_DATA_SEED`` as a non-negative int, 0 when unset or empty.
+
+    Raises:
+        ValueError: the variable holds anything but a non-negative integer.
+    """
+    raw = os.environ.get(DATA_SEED_ENV, "").strip()
+    if not raw:
+        return 0
+    if not raw.isdigit():
+        raise ValueError(f"${DATA_SEED_ENV}={raw!r} is not a seed; allowed: a non-negative integer (default 0)")
+    return int(raw)
+
+
 def min_max_scale(images: np.ndarray, low: float, high: float) -> np.ndarray:
     """Scale to [0, 1] by ``(x - low) / (high - low)``, the textbook's normalisation."""
     if not high > low:
@@ -263,14 +281,17 @@ def min_max_scale(images: np.ndarray, low: float, high: float) -> np.ndarray:
 
 
 def load_mnist(device: str | torch.device | None = None, *, data_dir=None,
-               split_seed: int = 0, download: bool = True) -> Splits:
+               split_seed: int | None = None, download: bool = True) -> Splits:
     """MNIST as the textbook prepares it, on ``device``.
 
     Pixels are min-max scaled with the training images' minimum and maximum; the
     60,000 training images are split by a permutation seeded with ``split_seed``
     into 55,000 for training and 5,000 for validation; the 10,000 test images stay
-    apart.
+    apart.  ``split_seed=None`` (the default) takes :func:`default_split_seed`, 0 unless
+    ``$LR_BOOK_DATA_SEED`` says otherwise; since :meth:`Splits.subset` keeps the first examples
+    of each split, another seed also gives every quick-budget experiment other images.
     """
+    split_seed = default_split_seed() if split_seed is None else checks.seed(split_seed, "split_seed")
     directory = ensure_mnist_files(data_dir, download=download)
     train_images, train_labels, test_images, test_labels = _raw_arrays(str(directory.resolve()))
     if train_images.shape != (60_000, 28, 28) or test_images.shape != (10_000, 28, 28):
