@@ -281,13 +281,14 @@ def task_timing(run: _Run, t: dict) -> dict:
         full.append(seconds(lambda: update(True), updates))
         compute.append(seconds(lambda: update(False), updates))
         reduce_.append(seconds(lambda: dist.all_reduce(flat), updates))
-    sizes, size_seconds = [], []
-    for size in t.get("allreduce_sizes", ()):
-        buffer = torch.zeros(int(size), dtype=torch.float32, device=run.device)
-        dist.all_reduce(buffer)
-        best = min(seconds(lambda: dist.all_reduce(buffer), max(2, updates // 2)) for _ in range(t["repeats"]))
-        sizes.append(int(size))
-        size_seconds.append(best)
+    sizes = [int(size) for size in t.get("allreduce_sizes", ())]
+    buffers = [torch.zeros(size, dtype=torch.float32, device=run.device) for size in sizes]
+    for buffer in buffers:
+        dist.all_reduce(buffer)                            # warm-up: gloo sets up each message size once
+    size_seconds = [float("inf")] * len(sizes)
+    for _ in range(t["repeats"]):                          # sizes interleaved, best of the repeats for each
+        for i, buffer in enumerate(buffers):
+            size_seconds[i] = min(size_seconds[i], seconds(lambda: dist.all_reduce(buffer), max(2, updates // 2)))
     # the slowest rank sets the pace: max over ranks of each timing, then the best repeat
     full, compute, reduce_ = (run.max_over_ranks(v) for v in (full, compute, reduce_))
     return {"update_seconds": np.array(full.min()), "compute_seconds": np.array(compute.min()),

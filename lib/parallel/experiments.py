@@ -284,21 +284,31 @@ def run_study(data: Splits, settings: Settings, *, device: str = "cpu") -> Study
 
 
 def allreduce_fit(sizes, seconds) -> tuple[float, float]:
-    """Latency and time per element of ``dist.all_reduce``: least squares of :math:`t = \\alpha + \\beta n`.
+    """Latency and time per element of ``dist.all_reduce``: a robust fit of :math:`t = \\alpha + \\beta n`.
+
+    Siegel's repeated medians (``scipy.stats.siegelslopes``: for each size the median of its slopes
+    to the others, then the median of those; the intercept likewise), not least squares: one
+    all-reduce that a busy machine slowed (often the smallest, whose few microseconds any
+    interruption dominates) would otherwise tilt the line, even below zero.  Up to half the
+    timings can be off without moving the fit; on exactly linear timings it is least squares' line.
 
     Args:
         sizes (array-like (K,)): elements all-reduced, at least 2 distinct.
         seconds (array-like (K,)): seconds each took, > 0.
 
     Returns:
-        (alpha, beta): seconds, and seconds per element (both clipped at >= 0).
+        (alpha, beta): seconds of latency (clipped at >= 0), and seconds per element; ``beta`` is
+        NaN when the timings do not grow with the size (no bandwidth can be read from them).
 
     Raises:
         ValueError: fewer than 2 sizes, lengths that differ, values not > 0.
     """
+    from scipy.stats import siegelslopes
+
     n, t = checks.batch_series(sizes, seconds, "seconds", minimum_count=2)
-    beta, alpha = np.polyfit(n, t, 1, w=1.0 / t)           # relative errors: every size weighs the same
-    return max(float(alpha), 0.0), max(float(beta), 0.0)
+    beta, alpha = siegelslopes(t, n)
+    beta = float(beta) if beta > 0 else float("nan")
+    return max(float(alpha), 0.0), beta
 
 
 def ring_allreduce_seconds(elements, workers, *, alpha: float, bytes_per_second: float,

@@ -82,7 +82,7 @@ QUICK = dataclasses.replace(
     repeats=3, min_seconds=0.01,
     n_train=2048, n_val=500,
     steps=5, timing_updates=10, timing_repeats=3,
-    allreduce_sizes=(1_000, 100_000, 1_000_000),
+    allreduce_sizes=(1_000, 100_000, 1_000_000, 4_000_000),
     noise_draws=16, noise_pretrain=10, noise_examples=512,
     scaling_epochs=2,
     sweep_n_train=2048, sweep_n_val=500,

@@ -88,6 +88,13 @@ def test_the_all_reduce_fit_recovers_latency_and_bandwidth():
     n = np.array([1e3, 1e4, 1e5, 1e6])
     alpha, beta = experiments.allreduce_fit(n, 2e-4 + 3e-9 * n)
     assert alpha == pytest.approx(2e-4, rel=1e-6) and beta == pytest.approx(3e-9, rel=1e-6)
+    # one slowed all-reduce (the smallest, 10x its time) does not tilt the line: the other three lie on it
+    slowed = 2e-4 + 3e-9 * n
+    slowed[0] *= 10
+    alpha, beta = experiments.allreduce_fit(n, slowed)
+    assert beta == pytest.approx(3e-9, rel=1e-6) and alpha == pytest.approx(2e-4, rel=1e-6)
+    # timings that do not grow with the size hold no bandwidth
+    assert np.isnan(experiments.allreduce_fit(n, np.array([4e-3, 3e-3, 2e-3, 1e-3]))[1])
     # ring all-reduce of 25e6 float32 over 8 processes at 10 GB/s, no latency: 2 * 7/8 * 1e8 B / 1e10 B/s
     assert experiments.ring_allreduce_seconds(25e6, 8, alpha=0.0, bytes_per_second=1e10) == pytest.approx(0.0175)
     with pytest.raises(ValueError, match="workers must be >= 2"):
