@@ -171,7 +171,9 @@ class _Run:
 
 # --------------------------------------------------------------------------- tasks
 
-def task_sgd(run: _Run, t: dict) -> dict:
+def _recording_sgd(run: _Run, t: dict):
+    """The task's data, network, its DDP wrapper with the hook that records each process's local
+    gradient norm before the all-reduce, and plain SGD at the task's rate."""
     dtype = DTYPES[t["dtype"]]
     x, y = run.tensors(dtype)
     net = make_model(t["model"], t["init_seed"], dtype, run.device)
@@ -179,6 +181,11 @@ def task_sgd(run: _Run, t: dict) -> dict:
     norm = _LocalNorm()
     ddp.register_comm_hook(norm, _recording_hook)
     optimizer = torch.optim.SGD(ddp.parameters(), lr=t["rate"])
+    return x, y, net, ddp, norm, optimizer
+
+
+def task_sgd(run: _Run, t: dict) -> dict:
+    x, y, net, ddp, norm, optimizer = _recording_sgd(run, t)
     B, steps = t["global_batch"], t["steps"]
     order = global_order(x.shape[0], steps * B, t["seed"])
     losses, small, big, first = [], [], [], None
@@ -221,13 +228,7 @@ def task_epoch_gradient(run: _Run, t: dict) -> dict:
 
 
 def task_noise(run: _Run, t: dict) -> dict:
-    dtype = DTYPES[t["dtype"]]
-    x, y = run.tensors(dtype)
-    net = make_model(t["model"], t["init_seed"], dtype, run.device)
-    ddp = run.ddp(net)
-    norm = _LocalNorm()
-    ddp.register_comm_hook(norm, _recording_hook)
-    optimizer = torch.optim.SGD(ddp.parameters(), lr=t["rate"])
+    x, y, net, ddp, norm, optimizer = _recording_sgd(run, t)
     B, pre, draws = t["global_batch"], t["pretrain"], t["draws"]
     order = global_order(x.shape[0], (pre + draws) * B, t["seed"])
     small, big = [], []
