@@ -9,6 +9,7 @@ import pytest
 
 from lib import explorer as E
 from lib.explorer import CONTROLS_WIDTH_PX, Explorer, NumberBox
+from tests.fakes import FakeKernel
 
 matplotlib.use("Agg")
 
@@ -194,22 +195,6 @@ def test_hold_makes_several_changes_one_redraw():
         explorer.count.value = "5"
     assert explorer.seen == [(0.15, 3)]
     assert explorer.redraw() is True and explorer.seen[-1] == (1.0, 5)
-
-
-class FakeKernel:
-    """What ipywidgets' Output asks of a kernel: the parent request whose outputs it captures."""
-
-    def __init__(self):
-        self.kernel = self
-
-    def get_parent(self):
-        return {"header": {"msg_id": "widget-callback"}}
-
-    def set_parent(self, parent):
-        pass
-
-    def showtraceback(self, *args, **kwargs):
-        raise AssertionError("the explorer lets no exception reach the Output")
 
 
 def test_compute_runs_inside_the_explorers_progress_output(monkeypatch):

@@ -15,23 +15,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import DataLoader, TensorDataset
 
 from lib.batch_size.gradient_noise import noise_scale
 from lib.batch_size.synthetic import linear_regression_moments
+from tests.fakes import DictDataset
 
 
-class Dicts(Dataset):
+class Dicts(DictDataset):
     def __init__(self, n=96, seed=1):
-        g = torch.Generator().manual_seed(seed)
-        self.x = torch.randn(n, 6, generator=g)
-        self.y = (self.x @ torch.randn(6, 3, generator=g)).argmax(1)
-
-    def __len__(self):
-        return len(self.x)
-
-    def __getitem__(self, i):
-        return {"image": self.x[i], "label": self.y[i]}
+        super().__init__(n, features=6, classes=3, seed=seed)
 
 
 def net(seed=0):

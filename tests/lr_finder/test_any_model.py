@@ -16,7 +16,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import DataLoader, TensorDataset
 
 import torch_lr_finder  # the peer: a test-only dependency (requirements.txt)
 
@@ -24,22 +24,15 @@ from lib.core.order import DataOrder
 from lib.lr_finder import parallel as par
 from lib.lr_finder import sweep as sw
 from lib.lr_finder.sweep import range_test
+from tests.fakes import DictDataset
 from tests.lr_finder.toys import small_net
 
 
-class Digits(Dataset):
+class Digits(DictDataset):
     """A learnable 4-class problem served as dictionaries {"image": (20,), "label": ()}."""
 
     def __init__(self, n=256, seed=7):
-        g = torch.Generator().manual_seed(seed)
-        self.x = torch.randn(n, 20, generator=g)
-        self.y = (self.x @ torch.randn(20, 4, generator=g)).argmax(1)
-
-    def __len__(self):
-        return len(self.x)
-
-    def __getitem__(self, i):
-        return {"image": self.x[i], "label": self.y[i]}
+        super().__init__(n, features=20, classes=4, seed=seed)
 
 
 class DictIter(torch_lr_finder.TrainDataLoaderIter):

@@ -17,6 +17,7 @@ from lib.explorer import CONTROLS_WIDTH_PX  # noqa: E402
 from lib.sharpness import batch_growth, figures, generalization_gap as GG, sgd_noise  # noqa: E402
 from lib.sharpness.explorer import BatchSizeExplorer  # noqa: E402
 from lib.sharpness.weight_space import parametric_curves  # noqa: E402
+from tests.fakes import FakeKernel  # noqa: E402
 
 
 def test_parametric_figure_and_explorer_run_headless_and_reject_a_pair_of_equal_sizes():
@@ -35,19 +36,6 @@ def test_parametric_figure_and_explorer_run_headless_and_reject_a_pair_of_equal_
     curves = parametric_curves(bank.model(8), bank.model(64), [0.0, 1.0], {"train": (x, y)})
     fig = figures.parametric_figure([0.0, 1.0], curves)
     assert len(fig.axes) == 2
-
-
-class FakeKernel:
-    """What ipywidgets' Output asks of a kernel: the parent request (a widget's callback) it captures."""
-
-    def __init__(self):
-        self.kernel = self
-
-    def get_parent(self):
-        return {"header": {"msg_id": "widget-callback"}}
-
-    def set_parent(self, parent):
-        pass
 
 
 def test_on_demand_training_shows_its_progress_bar_in_the_explorer(toy, tiny_model, monkeypatch):
