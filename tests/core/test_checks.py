@@ -99,3 +99,21 @@ def test_values_and_classification_splits():
     regression = Splits(torch.zeros(3, 1), torch.zeros(3, 1))
     with pytest.raises(ValueError, match="data.y_train must hold int64 class labels"):
         checks.splits(regression, classification=True)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("where", [0, 37, -1])
+def test_inputs_find_every_non_finite_value(bad, dtype, where):
+    # the one-pass test (min and max) against the element-wise definition, anywhere in the tensor
+    import torch
+
+    x = torch.rand(6, 3, 4, dtype=getattr(torch, dtype))
+    flat = x.view(-1)
+    flat[where] = bad
+    row = (where % flat.numel()) // 12
+    assert not bool(torch.isfinite(x).all())
+    with pytest.raises(ValueError, match=f"x holds 1 NaN or infinite value\\(s\\), the first in example {row}"):
+        checks.inputs(x)
+    flat[where] = 0.5
+    assert checks.inputs(x) is None                     # the same tensor, now finite, passes
