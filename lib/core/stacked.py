@@ -155,10 +155,12 @@ def mlp_losses_and_grads(template: nn.Sequential, params: dict, x: torch.Tensor,
 
 #: The activation's backward pass from its output ``a`` and the incoming gradient: the same ATen
 #: kernels autograd calls (one fused element-wise pass instead of three).
+#: Each writes into ``dh`` itself (the ``grad_input=`` out variants): ``dh`` is a fresh ``W^T dZ`` the
+#: step owns, so no second (K, features, B) tensor is allocated.
 _BACKWARD_FROM_OUTPUT = {
-    nn.Sigmoid: torch.ops.aten.sigmoid_backward,                      # dh * a * (1 - a)
-    nn.Tanh: torch.ops.aten.tanh_backward,                            # dh * (1 - a^2)
-    nn.ReLU: lambda dh, a: torch.ops.aten.threshold_backward(dh, a, 0),   # dh where a > 0
+    nn.Sigmoid: lambda dh, a: torch.ops.aten.sigmoid_backward.grad_input(dh, a, grad_input=dh),  # dh a (1 - a)
+    nn.Tanh: lambda dh, a: torch.ops.aten.tanh_backward.grad_input(dh, a, grad_input=dh),        # dh (1 - a^2)
+    nn.ReLU: lambda dh, a: torch.ops.aten.threshold_backward.grad_input(dh, a, 0, grad_input=dh),  # dh if a > 0
     nn.Identity: lambda dh, a: dh,
 }
 _IN_PLACE = {nn.Sigmoid: torch.Tensor.sigmoid_, nn.Tanh: torch.Tensor.tanh_, nn.ReLU: torch.Tensor.relu_,
