@@ -12,8 +12,11 @@ in its captioned place.
 """
 from __future__ import annotations
 
+import json
 import math
+import os
 from numbers import Integral, Real
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 from IPython.display import display
@@ -24,6 +27,36 @@ try:  # the book build (myst-nb) is optional for readers
     from myst_nb import glue as _myst_glue
 except ImportError:  # pragma: no cover - exercised on Colab
     _myst_glue = None
+
+
+#: A folder the book's build names (``tools/build_book.py``): each kernel appends every verdict it
+#: computes or asserts, and every text it glues, to ``<folder>/verdicts-<pid>.jsonl``, from which
+#: :mod:`tools.verdict_table` writes the table of the chapter's verdicts with the numbers behind them.
+VERDICT_DIR_ENV = "LR_BOOK_VERDICT_DIR"
+
+
+def _record(kind: str, **fields) -> None:
+    """Append one record to this kernel's verdict log, when the build asked for one; never fails."""
+    folder = os.environ.get(VERDICT_DIR_ENV, "").strip()
+    if not folder:
+        return
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        line = json.dumps({"kind": kind, **fields}, default=_plain)
+        with open(Path(folder) / f"verdicts-{os.getpid()}.jsonl", "a", encoding="utf-8") as log:
+            log.write(line + "\n")
+    except (OSError, TypeError, ValueError):             # a log must never fail a notebook
+        pass
+
+
+def _plain(value):
+    """JSON for NumPy / torch scalars (and anything else as its repr)."""
+    if hasattr(value, "item"):
+        try:
+            return value.item()
+        except (ValueError, RuntimeError):
+            pass
+    return repr(value)
 
 
 def _check_name(name) -> str:
@@ -55,6 +88,7 @@ def text(name: str, value: str) -> None:
     if not isinstance(value, str):
         raise TypeError(f"value must be a str, got {type(value).__name__}")
     value = str(value)  # NumPy's str_ is a str, but glue would show its repr, np.str_('...')
+    _record("text", name=name, value=value)
     if _myst_glue is not None:
         _myst_glue(name, value, display=False)
 
@@ -147,7 +181,9 @@ def require(condition, sentence: str, **numbers) -> None:
     """
     if not isinstance(sentence, str) or not sentence.strip():
         raise TypeError(f"sentence must be a non-empty str naming the claim, got {sentence!r}")
-    if bool(condition):
+    held = bool(condition)
+    _record("asserted", sentence=sentence, held=held, numbers=numbers)
+    if held:
         return
     shown = ", ".join(f"{name} = {value:.4g}" if isinstance(value, Real) and not isinstance(value, bool)
                       else f"{name} = {value!r}" for name, value in numbers.items())
@@ -169,7 +205,9 @@ def compare(a, b, *, more: str = "higher", less: str = "lower", same: str = "the
     if tolerance < 0:
         raise ValueError(f"tolerance must be >= 0, got {tolerance}")
     more, less, same = _word(more, "more"), _word(less, "less"), _word(same, "same")
-    return more if a > b + tolerance else less if a < b - tolerance else same
+    word = more if a > b + tolerance else less if a < b - tolerance else same
+    _record("word", helper="compare", word=word, numbers={"a": a, "b": b, "tolerance": tolerance})
+    return word
 
 
 def position(x, low, high, *, below: str = "below", between: str = "between", above: str = "above") -> str:
@@ -182,7 +220,9 @@ def position(x, low, high, *, below: str = "below", between: str = "between", ab
     x, low, high = _real(x, "x"), _real(low, "low"), _real(high, "high")
     low, high = min(low, high), max(low, high)
     below, between, above = _word(below, "below"), _word(between, "between"), _word(above, "above")
-    return below if x < low else above if x > high else between
+    word = below if x < low else above if x > high else between
+    _record("word", helper="position", word=word, numbers={"x": x, "low": low, "high": high})
+    return word
 
 
 def factor(ratio, digits: int = 2) -> str:
@@ -230,10 +270,13 @@ def change(ratio, *, up: str = "grows", down: str = "falls", flat: str = "hardly
         raise ValueError(f"ratio must be > 0 (new / old of a positive quantity), got {ratio}")
     up, down, flat = _word(up, "up"), _word(down, "down"), _word(flat, "flat")
     if ratio > 1 + tolerance:
-        return f"{up} by a factor of {factor(ratio, digits)}"
-    if ratio < 1 / (1 + tolerance):
-        return f"{down} by a factor of {factor(1 / ratio, digits)}"
-    return flat
+        word = f"{up} by a factor of {factor(ratio, digits)}"
+    elif ratio < 1 / (1 + tolerance):
+        word = f"{down} by a factor of {factor(1 / ratio, digits)}"
+    else:
+        word = flat
+    _record("word", helper="change", word=word, numbers={"ratio": ratio, "tolerance": tolerance})
+    return word
 
 
 _NUMBER_WORDS = ("none", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
@@ -259,17 +302,17 @@ def count(n, total) -> str:
     if not 0 <= n <= total:
         raise ValueError(f"n must lie in [0, total], got n = {n}, total = {total}")
     say = lambda k: _NUMBER_WORDS[k] if k < len(_NUMBER_WORDS) else f"{k:,}"
-    if n == total and total == 2:
-        return "both"
-    if n == total and total > 2:
-        return f"all {say(total)}"
-    return say(n)
+    word = "both" if n == total == 2 else f"all {say(total)}" if n == total and total > 2 else say(n)
+    _record("word", helper="count", word=word, numbers={"n": n, "total": total})
+    return word
 
 
 def choose(name: str, condition, if_true: str, if_false: str) -> str:
     """Glue (as text, under ``name``) and return ``if_true`` or ``if_false``, whichever
     ``condition`` selects: a sentence whose verdict the numbers decide."""
     _check_name(name)
-    chosen = _word(if_true, "if_true") if bool(condition) else _word(if_false, "if_false")
+    held = bool(condition)
+    chosen = _word(if_true, "if_true") if held else _word(if_false, "if_false")
+    _record("chosen", name=name, held=held, word=chosen)
     text(name, chosen)
     return chosen

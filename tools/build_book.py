@@ -18,6 +18,10 @@ matched to its notebook by a digest of the cells it ran, and kept beside the
 jupyter-cache (``lr_book_timing.json``) so a notebook taken from the cache still
 shows the split of the run that filled it.
 
+The kernels also log every verdict the prose computes or asserts (:mod:`lib.glue`); the
+build writes them, with the numbers behind each, to ``_build/verdicts.md``
+(:mod:`tools.verdict_table`) for the notebooks it executed.
+
 A build that failed leaves no marker behind, so the next one re-reads every page
 (``--all``): otherwise Sphinx would skip the pages whose warnings failed it and
 the next build would pass without having fixed them.
@@ -35,12 +39,14 @@ from pathlib import Path
 import nbformat
 
 from lib.core import timing
-from tools import book_cache
+from lib.glue import VERDICT_DIR_ENV
+from tools import book_cache, verdict_table
 from tools.toc import ROOT, toc_notebooks
 
 OK_MARKER = ".last-build-ok"
 SECTION_SECONDS_LIMIT = 240  # a section may take at most 4 minutes under the full budget
 TIMING_RUNS = "timing-runs"  # folder (in the cache folder) the kernels write their totals to
+VERDICT_TABLE = "verdicts.md"  # in _build: the verdicts of the notebooks executed in the build (tools.verdict_table)
 TIMING_STORE = "lr_book_timing.json"  # per jupyter-cache: cells digest -> the split of the run that filled it
 
 
@@ -163,8 +169,9 @@ def build(root: Path = ROOT, path_output: Path | None = None, fresh: bool = Fals
     before = _cache_hashkeys(cache_path)
     marker = build_dir / OK_MARKER
     runs_dir = build_dir / book_cache.CACHE_FOLDER / TIMING_RUNS
-    for stale in runs_dir.glob("kernel-*.json") if runs_dir.is_dir() else []:
-        stale.unlink(missing_ok=True)
+    for pattern in ("kernel-*.json", "verdicts-*.jsonl"):
+        for stale in runs_dir.glob(pattern) if runs_dir.is_dir() else []:
+            stale.unlink(missing_ok=True)
     fresh = fresh or not marker.exists()
     marker.unlink(missing_ok=True)
     (build_dir / book_cache.CACHE_FOLDER / book_cache.LAST_USED).unlink(missing_ok=True)
@@ -179,7 +186,8 @@ def build(root: Path = ROOT, path_output: Path | None = None, fresh: bool = Fals
     # Nobody watches a progress bar during a build, and its widget would only leave
     # hidden widget state in the HTML; a reader's own Jupyter still shows them.
     env = {**os.environ, "LR_BOOK_PROGRESS": os.environ.get("LR_BOOK_PROGRESS", "0"),
-           timing.TIMING_DIR_ENV: str(runs_dir)}              # each kernel's split by category
+           timing.TIMING_DIR_ENV: str(runs_dir),              # each kernel's split by category
+           VERDICT_DIR_ENV: str(runs_dir)}                     # and its verdicts (tools.verdict_table)
     status = subprocess.call(command, cwd=root, env=env)
     seconds = time.perf_counter() - start
 
@@ -190,6 +198,10 @@ def build(root: Path = ROOT, path_output: Path | None = None, fresh: bool = Fals
     print("\n[build_book] notebook execution times (seconds; training, evaluating, measuring, drawing: "
           "lib.core.timing)")
     print(report(notebook_runs(root, used, before, collect_splits(runs_dir, used)), root, budget))
+    verdicts = verdict_table.read_logs(runs_dir, root) if runs_dir.is_dir() else {}
+    if verdicts:
+        (build_dir / VERDICT_TABLE).write_text(verdict_table.table(verdicts))
+        print(f"[build_book] the verdicts of the notebooks executed in this build: {build_dir / VERDICT_TABLE}")
     if book_cache.cache_dir(build_dir, root, budget) != used:
         print("[build_book] WARNING: lib/ or the requirements changed during the build; "
               "the next build will execute the notebooks again")
