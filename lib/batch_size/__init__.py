@@ -17,6 +17,12 @@ synthetic        the ground truth: a linear regression's exact G and Sigma again
 critical_batch   steps and examples to a target, McCandlish et al.'s S-E hyperbola and eps_opt fits
 study            the section's experiment (the sweep with the tracker riding along) and its conclusions
 settings         the experiment's sizes under the quick and the full budget
+loss_per_step    the sub-page: one step's best loss decrease against B, Delta L_opt(B) and eps_opt(B) fitted with
+                 bootstrap intervals, B_simple at the same weights
+noise_scale_variants  the sub-page: B_simple on easier / harder tasks and on training sets of several sizes
+noise_bridge     the sub-page: Smith and Le's g at McCandlish et al.'s best step, eps_max N / (B + B_noise)
+settings_further the sub-page's sizes under the quick and the full budget
+figures_further  the sub-page's figures
 figures          the section's figures, drawn from the records above
 explorer         ScalingExplorer: a batch size and a rate over the cached sweep
 """
