@@ -15,7 +15,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from lib.core import checks, stats
+from lib.core import checks
 
 from .critical_batch import Tradeoff
 from .rate_grid import RateGrid, grid_rates, train_rate_grid
@@ -162,14 +162,7 @@ class Sweep:
         target = checks.positive(target, "target")
         steps, rates, variants = [], [], []
         for b in self.batch_sizes:
-            grid = self.grids[b]
-            best = (np.inf, np.nan, "")
-            for variant in grid.variants:
-                mean = grid.steps_to_target(target, variant).mean(axis=1)   # NaN if any seed missed
-                mean = stats.inf_for_nan(mean)
-                r = int(np.argmin(mean))
-                if mean[r] < best[0]:
-                    best = (float(mean[r]), float(grid.rates_of(variant)[r]), variant)
+            best = self.grids[b].fastest_to_target(target)
             if not math.isfinite(best[0]):
                 raise ValueError(f"no configuration at batch size {b} reaches the target {target:g} in every seed; "
                                  f"choose a higher target (see reachable_target)")

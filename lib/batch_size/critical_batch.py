@@ -11,6 +11,8 @@ almost no cost in examples, above it it costs examples and saves few updates.
 
 * :func:`crossing_step`: when a measured loss curve first reaches the target,
   interpolated between measurements;
+* :func:`loss_at_step`: the other reading of the same curve, its loss after a given
+  number of updates (to compare batch sizes at equal updates);
 * :class:`Tradeoff`: the steps and examples at each batch size (built by
   :meth:`lib.batch_size.batch_sweep.Sweep.tradeoff`);
 * :func:`fit_steps_examples` (:class:`StepsExamplesFit`): the hyperbola above;
@@ -53,13 +55,7 @@ def crossing_step(steps, losses, target: float) -> float:
             not increasing or negative.
     """
     target = checks.positive(target, "target")
-    steps = np.asarray(steps, dtype=np.float64)
-    losses = np.asarray(losses, dtype=np.float64)
-    if steps.ndim != 1 or steps.shape != losses.shape or steps.size == 0:
-        raise ValueError(f"steps and losses must be equally long non-empty 1-D arrays, got {steps.shape} "
-                         f"and {losses.shape}")
-    if (np.diff(steps) <= 0).any() or steps[0] < 0:
-        raise ValueError("steps must be increasing and >= 0")
+    steps, losses = _curve(steps, losses)
     for i, loss in enumerate(losses):
         if not np.isfinite(loss):
             return float("nan")
@@ -72,6 +68,55 @@ def crossing_step(steps, losses, target: float) -> float:
             fraction = (math.log(l0) - math.log(target)) / (math.log(l0) - math.log(l1))
             return float(math.exp(math.log(s0) + fraction * (math.log(s1) - math.log(s0))))
     return float("nan")
+
+
+def _curve(steps, losses) -> tuple[np.ndarray, np.ndarray]:
+    steps = np.asarray(steps, dtype=np.float64)
+    losses = np.asarray(losses, dtype=np.float64)
+    if steps.ndim != 1 or steps.shape != losses.shape or steps.size == 0:
+        raise ValueError(f"steps and losses must be equally long non-empty 1-D arrays, got {steps.shape} "
+                         f"and {losses.shape}")
+    if (np.diff(steps) <= 0).any() or steps[0] < 0:
+        raise ValueError("steps must be increasing and >= 0")
+    return steps, losses
+
+
+def loss_at_step(steps, losses, step: float) -> float:
+    """The loss of a measured curve after ``step`` updates, interpolated as :func:`crossing_step` does; NaN if unknown.
+
+    Between the two measurements around ``step`` the loss is taken to follow a
+    power law of the step (:math:`\\log L` linear in :math:`\\log t`), or a straight
+    line when the earlier measurement is at step 0, so that for a curve that
+    crosses a target between two measurements ``loss_at_step(steps, losses,
+    crossing_step(steps, losses, target)) == target``.  A step outside the measured
+    range, or a NaN (a diverged run) at or before the later measurement, gives NaN.
+
+    Args:
+        steps (array-like, (T,)): update counts, increasing, >= 0.
+        losses (array-like, (T,)): the loss measured at each, > 0 where finite.
+        step (float): the update count to read, >= 0.
+
+    Returns:
+        float: the interpolated loss (the measurement itself at a measured step), or NaN.
+
+    Raises:
+        TypeError: ``step`` is not a number.
+        ValueError: ``step`` < 0; arrays of different or zero length; steps not increasing or negative.
+    """
+    step = checks.non_negative(step, "step")
+    steps, losses = _curve(steps, losses)
+    if step < steps[0] or step > steps[-1]:
+        return float("nan")
+    i = int(np.searchsorted(steps, step, side="left"))     # steps[i - 1] < step <= steps[i]
+    if not np.isfinite(losses[:i + 1]).all():
+        return float("nan")
+    if steps[i] == step:
+        return float(losses[i])
+    s0, s1, l0, l1 = steps[i - 1], steps[i], losses[i - 1], losses[i]
+    if s0 <= 0 or l0 <= 0 or l1 <= 0:
+        return float(l0 + (l1 - l0) * (step - s0) / (s1 - s0))
+    fraction = (math.log(step) - math.log(s0)) / (math.log(s1) - math.log(s0))
+    return float(math.exp(math.log(l0) + fraction * (math.log(l1) - math.log(l0))))
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@
 * :func:`noise_scale_figure`: :math:`B_{\\rm simple}` along training, from a
   :class:`~lib.batch_size.noise_tracker.NoiseScaleTrace`;
 * :func:`tradeoff_figure`: steps against examples with McCandlish et al.'s hyperbola;
+* :func:`equal_footing_figure`: batch sizes at equal epochs, at equal updates and to target losses;
 * :func:`explorer_figure`: what :class:`lib.batch_size.explorer.ScalingExplorer` shows.
 
 Colours follow :mod:`lib.style`: a learning rate's colour is the chapter's
@@ -36,6 +37,7 @@ from .batch_sweep import Sweep
 
 if TYPE_CHECKING:
     from .explorer import ExplorerPoint
+    from .study import BatchComparison
 
 
 def textbook_figure(sweep: Sweep, batch_sizes: Sequence[int] = (32, 16), rates: Sequence[float] = TEXTBOOK_RATES,
@@ -260,6 +262,49 @@ def tradeoff_figure(tradeoff: Tradeoff, fit: StepsExamplesFit):
     ax.set_xlabel(f"examples E to reach validation loss {tradeoff.target:g} (log scale)")
     ax.set_ylabel("updates S (log scale)")
     ax.legend(loc="upper right", fontsize=7)
+    return fig
+
+
+def equal_footing_figure(comparison: "BatchComparison"):
+    """Left: the best validation loss at each batch size at equal epochs and at equal updates (mean, bars:
+    one standard deviation over seeds).  Right: updates to each target loss, with the line of equal examples.
+
+    Args:
+        comparison (BatchComparison): :func:`lib.batch_size.study.compare_batch_sizes`'s record.
+    """
+    fig, (left, right) = style.new_figure(2, width=7.8, height=3.3)
+    b = comparison.batch_sizes.astype(np.float64)
+    for held, marker, colour, text in (("epochs", "o", "blue", f"after {comparison.epochs} epochs (equal examples)"),
+                                       ("updates", "s", "vermillion", f"after {comparison.updates} updates")):
+        left.errorbar(b, comparison.mean(held), yerr=comparison.std(held), marker=marker, capsize=3,
+                      color=style.PALETTE[colour], label=text)
+    left.set_xscale("log")
+    left.set_yscale("log")
+    style.batch_axis(left, comparison.batch_sizes)
+    style.plain_log(left, "y")
+    left.set_xlabel("batch size B (log scale)")
+    left.set_ylabel("validation loss, best rate (log scale)")
+    left.legend(loc="upper left", fontsize=7)
+    for t, (target, colour) in enumerate(zip(comparison.targets, ("blue", "orange", "green", "black"))):
+        steps = comparison.target_steps[t]
+        reached = np.isfinite(steps)
+        right.plot(b[reached], steps[reached], "o-", color=style.PALETTE[colour],
+                   label=f"to validation loss {target:g}")
+        if (~reached).any():
+            top = np.nanmax(comparison.target_steps) * 2 if np.isfinite(comparison.target_steps).any() else 1.0
+            right.plot(b[~reached], np.full((~reached).sum(), top), "x", color=style.PALETTE[colour], markersize=8,
+                       label=f"loss {target:g} not reached")
+        if reached.any():
+            first = int(np.flatnonzero(reached)[0])
+            right.plot(b, steps[first] * b[first] / b, ":", color=style.PALETTE[colour], linewidth=1,
+                       label="same examples as the smallest batch" if t == 0 else None)
+    right.set_xscale("log")
+    right.set_yscale("log")
+    style.batch_axis(right, comparison.batch_sizes)
+    style.plain_log(right, "y")
+    right.set_xlabel("batch size B (log scale)")
+    right.set_ylabel("updates to the target (log scale)")
+    right.legend(loc="lower left", fontsize=7)
     return fig
 
 

@@ -10,7 +10,12 @@ evaluations are too coarse to time when a target is reached.
 
 :class:`RateGrid` is the result; :meth:`RateGrid.compare` says which rate wins
 over the seeds (:class:`RateComparison`: final validation loss, accuracy beside
-it), :meth:`RateGrid.steps_to_target` when each run reaches a loss.
+it; or the loss after a given number of updates, or on the test split),
+:meth:`RateGrid.steps_to_target` when each run reaches a loss and
+:meth:`RateGrid.loss_at` what each has reached after a given number of updates.
+When the data carry a test split, every member's final test loss and accuracy
+are measured once, after training (:attr:`RateGrid.test_loss`): data that no
+choice of rate has seen.
 
 Members are ordered variant-major (all constant-rate members first, then the
 warmed-up ones), then by increasing rate, then by seed (:func:`member_index`).
@@ -26,13 +31,13 @@ import numpy as np
 from lib.core import checks, stats
 from lib.core.data import Splits
 from lib.core.engine import DIVERGED_LOSS, History, train_grid
-from lib.core.evaluate import stacked_metrics
+from lib.core.evaluate import evaluate_stacked, stacked_metrics
 from lib.core.members import Member
 from lib.core.models import build_model
 from lib.core.order import steps_per_epoch
 from lib.schedules.policies import schedule
 
-from .critical_batch import crossing_step
+from .critical_batch import crossing_step, loss_at_step
 
 #: The two kinds of member: a constant rate, or Goyal et al.'s linear warm-up to it.
 VARIANTS = ("constant", "warmup")
@@ -202,7 +207,8 @@ def train_rate_grid(data: Splits, batch_size: int, rates: Sequence[float], seeds
         progress (bool, optional): a progress bar (see :func:`lib.core.engine.train_grid`).
 
     Returns:
-        RateGrid.
+        RateGrid; with a test split in ``data``, its ``test_loss`` and ``test_acc`` hold every
+        member's final loss and accuracy on it (NaN where the member diverged).
 
     Raises:
         TypeError: ``data`` is not ``Splits``; arguments of the wrong type.
@@ -242,7 +248,13 @@ def train_rate_grid(data: Splits, batch_size: int, rates: Sequence[float], seeds
     for k, at in enumerate(history.diverged_at):   # a frozen member's probe values are not losses
         if at >= 0:
             losses[k, steps > at] = np.nan
-    return RateGrid(batch_size, rates, warm, seeds, tuple(variants), warmup_steps, history, steps, losses)
+    test_loss = test_acc = None
+    if data.x_test is not None:                    # once, after training: data no choice of rate has seen
+        loss, accuracy = evaluate_stacked(run.template, run.params, run.buffers, data.x_test, data.y_test)
+        test_loss = stats.mask_diverged(loss.cpu().numpy().astype(np.float64), history.diverged)
+        test_acc = stats.mask_diverged(accuracy.cpu().numpy().astype(np.float64), history.diverged)
+    return RateGrid(batch_size, rates, warm, seeds, tuple(variants), warmup_steps, history, steps, losses,
+                    test_loss, test_acc)
 
 
 # --------------------------------------------------------------------------- reading a grid
@@ -279,6 +291,20 @@ class RateComparison:
         """(C,): largest minus smallest final loss over seeds (inf where a seed diverged)."""
         with np.errstate(invalid="ignore"):
             return self.loss.max(axis=1) - self.loss.min(axis=1)
+
+    @property
+    def std(self) -> np.ndarray:
+        """(C,): sample standard deviation of the loss over seeds (``ddof=1``; inf where a seed diverged).
+
+        Raises:
+            ValueError: fewer than 2 seeds.
+        """
+        finite = np.isfinite(self.loss).all(axis=1)
+        out = np.full(len(self.configs), np.inf)
+        if self.loss.shape[1] < 2:
+            raise ValueError("a standard deviation over seeds needs at least 2 seeds")
+        out[finite] = self.loss[finite].std(axis=1, ddof=1)
+        return out
 
     @property
     def mean_accuracy(self) -> np.ndarray:
@@ -319,12 +345,12 @@ class RateComparison:
         return self.rates[np.argmin(self.loss, axis=0)]
 
     def value(self, rate: float, variant: str = "constant", what: str = "mean") -> float:
-        """``mean``/``spread`` of the loss or ``accuracy`` (mean) of configuration (rate, variant).
+        """``mean``/``spread``/``std`` (``ddof=1``) of the loss or ``accuracy`` (mean) of configuration (rate, variant).
 
         Raises:
             ValueError: an unknown ``what``, or no such configuration.
         """
-        checks.choice(what, "what", ("mean", "spread", "accuracy"))
+        checks.choice(what, "what", ("mean", "spread", "std", "accuracy"))
         for c, (r, v) in enumerate(self.configs):
             if math.isclose(r, rate, rel_tol=1e-12) and v == variant:
                 array = self.mean_accuracy if what == "accuracy" else getattr(self, what)
@@ -346,6 +372,8 @@ class RateGrid:
         history (History): the engine's record, (R + W) x S members in :func:`member_index` order.
         probe_steps (ndarray (P,)): updates done at the early probes.
         probe_val_loss (ndarray (K, P)): validation loss there (NaN after a member diverged).
+        test_loss, test_acc (ndarray (K,) or None): each member's final loss and accuracy on the
+            test split (NaN where it diverged); None when the data had no test split.
     """
 
     batch_size: int
@@ -357,6 +385,13 @@ class RateGrid:
     history: History
     probe_steps: np.ndarray
     probe_val_loss: np.ndarray
+    test_loss: np.ndarray | None = None
+    test_acc: np.ndarray | None = None
+
+    @property
+    def total_steps(self) -> int:
+        """Updates every member made (or would have made, had it not diverged)."""
+        return int(self.history.step_loss.shape[1])
 
     def rates_of(self, variant: str = "constant") -> np.ndarray:
         """The rates trained in ``variant`` (warm-up copies may cover only some of them)."""
@@ -383,9 +418,35 @@ class RateGrid:
                              f"{own.tolist()}")
         return int(matches[0])
 
-    def compare(self, rates: Sequence[float] | None = None,
-                variants: Sequence[str] | None = None) -> RateComparison:
-        """Final validation loss and accuracy of the chosen rates (default all) and variants (default all)."""
+    def compare(self, rates: Sequence[float] | None = None, variants: Sequence[str] | None = None, *,
+                step: float | None = None, split: str = "val") -> RateComparison:
+        """Loss and accuracy of the chosen rates (default all) and variants (default all), over the seeds.
+
+        Args:
+            rates (list of floats, optional): rates of the grid. Default all.
+            variants (list of str, optional): among :attr:`variants`. Default all.
+            step (float, optional): read the validation loss after this many updates
+                (:meth:`loss_at`) instead of at the end; the accuracy is the regular
+                evaluation's at exactly that update count, NaN between evaluations.
+                Default: the end of training.
+            split (str): ``"val"`` (the validation split, which picks the rate) or ``"test"``
+                (the test split, final weights only). Default ``"val"``.
+
+        Returns:
+            RateComparison: a member that diverged (before ``step``) has loss inf.
+
+        Raises:
+            ValueError: a rate or variant not trained; an unknown split; ``step`` given with
+                ``split="test"`` or outside [0, :attr:`total_steps`]; no test split measured.
+        """
+        checks.choice(split, "split", ("val", "test"))
+        if split == "test":
+            if step is not None:
+                raise ValueError("step must be None with split='test': the test split is measured after training only")
+            if self.test_loss is None:
+                raise ValueError(f"batch size {self.batch_size} has no test measurements (the data had no test split)")
+        if step is not None:
+            step = checks.number(step, "step", low=0.0, high=self.total_steps)
         variants = tuple(self.variants if variants is None else variants)
         configs, losses, accuracies = [], [], []
         for variant in variants:
@@ -395,9 +456,17 @@ class RateGrid:
             for rate in chosen:
                 rows = index[self.rate_index(rate, variant)]
                 diverged = self.history.diverged[rows]
-                losses.append(stats.mask_diverged(stats.inf_for_nan(self.history.val_loss[rows, -1]), diverged,
-                                                  fill=np.inf))
-                accuracies.append(stats.mask_diverged(self.history.val_acc[rows, -1], diverged))
+                if split == "test":
+                    loss, accuracy = self.test_loss[rows], self.test_acc[rows]
+                elif step is None:
+                    loss, accuracy = self.history.val_loss[rows, -1], self.history.val_acc[rows, -1]
+                else:
+                    loss = np.array([loss_at_step(*self.val_loss_curve(int(k)), step) for k in rows])
+                    at = np.flatnonzero(self.history.eval_step == step)
+                    accuracy = self.history.val_acc[rows, at[0]] if at.size else np.full(len(rows), np.nan)
+                    diverged = ~np.isfinite(loss)
+                losses.append(stats.mask_diverged(stats.inf_for_nan(loss), diverged, fill=np.inf))
+                accuracies.append(stats.mask_diverged(accuracy, diverged))
                 configs.append((float(rate), variant))
         return RateComparison(tuple(configs), np.array(losses), np.array(accuracies, dtype=np.float64))
 
@@ -425,6 +494,39 @@ class RateGrid:
         losses = np.concatenate([self.history.val_loss[k], self.probe_val_loss[k]])
         steps, first = np.unique(steps, return_index=True)
         return steps, losses[first]
+
+    def loss_at(self, step: float, variant: str = "constant") -> np.ndarray:
+        """Validation loss of each (rate, seed) after ``step`` updates (NaN: diverged by then), shape (rates, seeds).
+
+        Each is :func:`lib.batch_size.critical_batch.loss_at_step` of :meth:`val_loss_curve`:
+        interpolated in log(updates) between the measurements around ``step``.
+
+        Raises:
+            TypeError, ValueError: ``step`` not a number in [0, :attr:`total_steps`]; an unknown variant.
+        """
+        step = checks.number(step, "step", low=0.0, high=self.total_steps)
+        index = self.index(variant)
+        return np.array([[loss_at_step(*self.val_loss_curve(int(k)), step) for k in row] for row in index])
+
+    def fastest_to_target(self, target: float) -> tuple[float, float, str]:
+        """The configuration that reaches validation loss ``target`` in the fewest updates, mean over seeds.
+
+        A configuration counts only if every seed reaches the target.
+
+        Returns:
+            (updates, rate, variant): ``(nan, nan, "")`` when no configuration reaches it in every seed.
+
+        Raises:
+            TypeError, ValueError: ``target`` not a number > 0.
+        """
+        target = checks.positive(target, "target")
+        best = (math.inf, math.nan, "")
+        for variant in self.variants:
+            mean = stats.inf_for_nan(self.steps_to_target(target, variant).mean(axis=1))   # inf if a seed missed
+            r = int(np.argmin(mean))
+            if mean[r] < best[0]:
+                best = (float(mean[r]), float(self.rates_of(variant)[r]), variant)
+        return best if math.isfinite(best[0]) else (math.nan, math.nan, "")
 
     def steps_to_target(self, target: float, variant: str = "constant") -> np.ndarray:
         """Updates each (rate, seed) needed to reach validation loss ``target`` (NaN: never), shape (rates, seeds).

@@ -19,11 +19,16 @@ class Settings:
     # the data
     n_train: int | None                 # training examples (None: all 55,000)
     n_val: int | None                   # validation examples (None: all 5,000)
+    n_test: int | None                  # test examples, used only to score the chosen rates (None: all 10,000)
     # the sweep: one grid of rates x seeds per batch size
     batch_sizes: tuple[int, ...]        # examples per update, one grid each
     rates: tuple[float, ...]            # learning rates (per update) of every grid, increasing
     seeds: tuple[int, ...]              # seeds; each sets the initial weights and the data order
     epochs: int                         # epochs every grid trains
+    # the textbook's Figures 12-12 and 12-13 with its own length: its rates at batch sizes 32 and 16
+    textbook_epochs: int                # epochs of those two grids (the textbook trains 30)
+    textbook_n_train: int | None        # training examples they use (the first ones; None: all of n_train)
+    textbook_eval_every: float          # epochs between their evaluations
     # warm-up copies (Goyal et al.)
     warmup_from: int                    # examples per update: batch sizes from this one up also train warm-up
     warmup_epochs: float                # epochs over which the rate rises to its value
@@ -48,11 +53,12 @@ class Settings:
 
 
 FULL = Settings(
-    n_train=None, n_val=None,
+    n_train=None, n_val=None, n_test=None,
     batch_sizes=(16, 32, 64, 128, 256, 512, 1024, 2048),
     rates=(0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 4.0),
     seeds=(0, 1, 2),
     epochs=3,
+    textbook_epochs=30, textbook_n_train=8_250, textbook_eval_every=1.0,
     warmup_from=512, warmup_epochs=1.0, warmup_start_factor=0.01, warmup_rate_floor=1.0,
     tracked_batch=128, tracked_rate=0.5,
     noise_b_small=32, noise_b_big=1024, noise_every=5, noise_decay=0.9,
@@ -61,11 +67,12 @@ FULL = Settings(
 
 QUICK = dataclasses.replace(
     FULL,
-    n_train=2048, n_val=500,
+    n_train=2048, n_val=500, n_test=1000,
     batch_sizes=(16, 32, 64, 128, 256, 512),
     rates=(0.1, 0.3, 0.5, 0.7, 2.0),
     seeds=(0, 1),
     epochs=2,
+    textbook_epochs=2, textbook_n_train=None, textbook_eval_every=0.5,
     warmup_from=256,
     exact_examples=256, fixed_draws=10,
 )

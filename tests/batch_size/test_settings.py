@@ -11,6 +11,10 @@ from lib.batch_size import settings
 def test_the_quick_and_full_sizes():
     quick, full = settings.QUICK, settings.FULL
     assert (quick.n_train, quick.n_val, full.n_train, full.n_val) == (2048, 500, None, None)
+    assert (quick.n_test, full.n_test) == (1000, None)
+    # the textbook's grids: its own 30 epochs under the full budget (on 15 % of the images), 2 under quick
+    assert (full.textbook_epochs, full.textbook_n_train, full.textbook_eval_every) == (30, 8_250, 1.0)
+    assert (quick.textbook_epochs, quick.textbook_n_train) == (2, None)
     assert quick.batch_sizes == (16, 32, 64, 128, 256, 512)
     assert full.batch_sizes == (16, 32, 64, 128, 256, 512, 1024, 2048)
     assert quick.rates == (0.1, 0.3, 0.5, 0.7, 2.0)
