@@ -11,6 +11,10 @@ generalization_gap Keskar et al.'s experiment: small against large batch, per-se
                    their sharpness and accuracy; the bank of solutions by batch size
 sgd_noise          Smith & Le's noise scale g, epochs for enough updates, the best batch size;
                    the equal-noise pairs and the best batch size against eps * N
+                   (read at equal epochs and at equal updates)
+online             the textbook's batch size 1 and its rate (against the linear rule), and whether larger
+                   rates generalise better, compared at equal training loss
+seed_intervals     one number per seed, its Student-t interval (ddof=1), and the verdicts read from it
 batch_growth       Smith et al.'s milestone schedules (decay, grow, hybrid) and their comparison
 settings           the section's experiment sizes under the quick and the full budget
 figures            record -> figure, for every figure of the section

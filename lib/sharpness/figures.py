@@ -12,6 +12,7 @@ from lib import style
 
 from .batch_growth import GrowthStudy
 from .generalization_gap import GapStudy
+from .online import LinearScalingCheck, RateGeneralization, RateSweep
 from .sgd_noise import BestBatchStudy, NoisePairs
 
 #: The sharpness numbers of :func:`sharpness_vs_batch_figure` and their legend labels.
@@ -108,7 +109,8 @@ def noise_pairs_figure(pairs: NoisePairs):
 
 def best_batch_figure(study: BestBatchStudy, accuracy_floor: float | None = None):
     """Test accuracy against the batch size for each training-set size (two panels), and the best
-    batch size against :math:`\\epsilon N` (third panel), with the line :math:`B \\propto \\epsilon N`.
+    batch size against :math:`\\epsilon N` (third panel; crosses: read at equal updates), with the line
+    :math:`B \\propto \\epsilon N`.
 
     ``accuracy_floor``: the lower end of the accuracy axes, in percent (None: automatic).
     """
@@ -123,6 +125,8 @@ def best_batch_figure(study: BestBatchStudy, accuracy_floor: float | None = None
             axes[2].plot(r * n, best[i, j], marker="o" if i == 0 else "s", color=color,
                          markerfacecolor="white" if linestyle == "--" else None, linestyle="none",
                          label=f"N = {n:,}, η = {r:g}")
+            axes[2].plot(r * n, study.best_batch_equal_updates[i, j], marker="x", color=color, linestyle="none",
+                         label="equal updates" if (i, j) == (0, 0) else None)
         ax.set_xscale("log", base=2)
         ticks = batches[::2] if len(batches) > 3 else batches
         ax.set_xticks(ticks, labels=[str(b) for b in ticks])
@@ -181,4 +185,35 @@ def sharpness_vs_batch_figure(reports: dict):
     ax.set_xlabel("batch size (log scale)")
     ax.set_ylabel("sharpness (log scale)")
     ax.legend(loc="upper left")
+    return fig
+
+
+def online_figure(sweep: RateSweep, check: LinearScalingCheck, generalization: dict[int, RateGeneralization]):
+    """The rate sweep down to batch 1: final validation loss against the rate per batch size, with each
+    batch's best rate (geometric mean over seeds) and the linear rule's prediction for the smallest
+    batch (left); validation accuracy at equal training loss against the rate (right).
+
+    ``generalization``: batch size -> :func:`lib.sharpness.online.rate_generalization`.
+    """
+    fig, (left, right) = style.new_figure(2, width=7.4, height=3.1)
+    colour = {b: style.batch_color(b, smallest=1, largest=max(sweep.batch_sizes) * 4) for b in sweep.batch_sizes}
+    with np.errstate(all="ignore"):
+        loss = np.nanmean(sweep.final_val_loss, axis=1)                                   # (Bn, R)
+    best = np.exp(np.log(check.best_rates).mean(axis=1))                                  # (Bn,)
+    for i, b in enumerate(sweep.batch_sizes):
+        left.plot(sweep.rates, loss[i], marker="o", markersize=3, color=colour[b], label=f"batch {b}")
+        left.axvline(best[i], color=colour[b], linewidth=0.8)
+    left.axvline(np.exp(np.log(check.predicted).mean()), color="0.3", linestyle="--", linewidth=1.0,
+                 label=f"linear rule for batch {check.batch_size}")
+    style.lr_axis(left)
+    left.set_yscale("log")
+    style.plain_log(left)
+    left.set_ylabel("final validation loss (log scale)")
+    left.legend(loc="upper left", fontsize=7)
+    for b, result in generalization.items():
+        style.seed_band(right, result.rates, result.acc_at_loss, color=colour[b], marker="o", markersize=3,
+                        label=f"batch {b} (loss {result.target_loss:.2f})")
+    style.lr_axis(right)
+    right.set_ylabel("validation accuracy at equal\ntraining loss (%)")
+    right.legend(loc="lower left", fontsize=7)
     return fig

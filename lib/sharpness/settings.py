@@ -49,6 +49,13 @@ class Settings:
     bank_batch_sizes: tuple[int, ...]   # batch sizes trained ahead (besides the comparison's two)
     explorer_batch_sizes: tuple[int, ...]  # further batch sizes the explorer offers, trained on demand
 
+    # the textbook's batch size 1 (online learning) and "larger rates generalise better"
+    online_train_examples: int          # training examples (the first ones) of the rate sweep
+    online_val_examples: int            # validation examples (the first ones) it is evaluated on
+    online_epochs: int                  # epochs at every batch size
+    online_seeds: tuple[int, ...]       # seeds, at least 2 (the verdicts need a spread)
+    online_evaluations: int             # evaluations per run after the start (for equal training loss)
+
     # the same under both budgets
     small_batch: int = 256              # Keskar's small batch (examples per update)
     large_fraction: int = 10            # Keskar's large batch: 1 / large_fraction of the training set
@@ -58,8 +65,13 @@ class Settings:
     noise_reference_batch: int = 256    # the batch size at which the base rates apply
     noise_base_rates: tuple[float, ...] = (0.0125, 0.05, 0.2, 0.8)  # per update, at the reference batch
     best_rates: tuple[float, ...] = (0.25, 0.5)               # per update
+    best_tolerance: float = 0.5         # log2: a growth factor agrees within a factor of 2^0.5 of the prediction
     growth_lr: float = 0.1              # per update, at the start
     growth_factor: float = 5            # the noise scale falls by this at each milestone
+    online_batch_sizes: tuple[int, ...] = (1, 4, 16)         # examples per update; 1 is online learning
+    online_rates: tuple[float, ...] = tuple(2.0 ** k for k in range(-9, -1))   # 2^-9 .. 2^-2, per update
+    online_tolerance: float = 1.0       # the linear rule "holds" within this many factors of 2
+    online_rates_compared: int = 3      # rates compared at equal training loss, at least
 
     @property
     def growth_milestones(self) -> tuple[int, int]:
@@ -72,10 +84,12 @@ QUICK = Settings(
     seeds=2, min_epochs=2, min_updates=60, sharpness_examples=500, hessian_iterations=5,
     hutchinson_samples=10, accuracy_floor=None, line_points=13, valley_directions=2,
     noise_epochs=1, noise_seeds=(0,),
-    best_train_sizes=(1000, 2000), best_epochs=2, best_batch_sizes=(16, 64, 256), best_seeds=(0,),
+    best_train_sizes=(1000, 2000), best_epochs=2, best_batch_sizes=(16, 64, 256), best_seeds=(0, 1),
     best_accuracy_floor=None,
     growth_batch=32, growth_epochs=3, growth_seeds=(0, 1),
     bank_batch_sizes=(), explorer_batch_sizes=(64,),
+    online_train_examples=300, online_val_examples=300, online_epochs=1, online_seeds=(0, 1),
+    online_evaluations=4,
 )
 
 FULL = Settings(
@@ -87,6 +101,8 @@ FULL = Settings(
     best_seeds=(0, 1, 2), best_accuracy_floor=85,
     growth_batch=256, growth_epochs=15, growth_seeds=(0, 1, 2),
     bank_batch_sizes=(1024,), explorer_batch_sizes=(),
+    online_train_examples=1000, online_val_examples=1000, online_epochs=2, online_seeds=(0, 1, 2, 3),
+    online_evaluations=6,
 )
 
 

@@ -18,7 +18,10 @@ per-seed arrays:
 * :func:`equal_noise_pairs` -> :class:`NoisePairs`: rates scaled with the batch
   size, so that runs of one base rate share :math:`g`;
 * :func:`best_batch_study` -> :class:`BestBatchStudy`: the best batch size for
-  two training-set sizes and two rates.
+  two training-set sizes and two rates, read at equal epochs (noise scale and
+  number of updates change together) and at equal updates (only the noise does),
+  with per-seed growth factors and their t intervals
+  (:mod:`lib.sharpness.seed_intervals`).
 
 Not to be confused with McCandlish et al.'s (2018) gradient noise scale
 :math:`B_{\\text{noise}}` (section 4, :mod:`lib.batch_size`), a property of the
@@ -38,6 +41,9 @@ from lib.core.data import Splits
 from lib.core.engine import train_grid
 from lib.core.evaluate import evaluate_stacked
 from lib.core.members import Member
+from lib.core.order import steps_per_epoch
+
+from .seed_intervals import SeedInterval, seed_interval
 
 
 def sgd_noise_scale(lr: float, train_size: int, batch_size: float, *, momentum: float = 0.0,
@@ -152,15 +158,39 @@ Model = str | Callable[[int], nn.Module]
 
 
 def _test_accuracy(data: Splits, batch_size: int, epochs: int, *, rates, seeds, momentum: float,
-                   model: Model) -> np.ndarray:
+                   model: Model, at_update: int | None = None):
     """One grid, every rate x every seed, at ``batch_size``: the test accuracy of each run as a
-    fraction, (S, R) float32, NaN for a diverged run."""
+    fraction, (S, R) float32, NaN for a diverged run.
+
+    With ``at_update`` = U (1 <= U <= the run's updates), also the test accuracy of the weights after
+    exactly U updates, copied during training (``on_step``), as a second (S, R) array: NaN for a run
+    that had diverged by then.
+    """
     members = [Member(lr=r, momentum=momentum, init_seed=s, data_seed=s) for r in rates for s in seeds]
-    run = train_grid(members, data, model=model, batch_size=batch_size, epochs=epochs, eval_every=epochs)
-    accuracy = evaluate_stacked(run.template, run.params, run.buffers, data.x_test, data.y_test)[1].numpy()
-    # mask_diverged works in float64; back to evaluate's float32, in which the means below are taken
-    accuracy = stats.mask_diverged(accuracy, run.history.diverged).astype(accuracy.dtype)
-    return stats.by_seed(accuracy, len(seeds))                          # (R * S,) -> (S, R)
+    snapshot = {}
+
+    def keep(step, params):                       # params after step + 1 updates
+        if step + 1 == at_update:
+            snapshot.update({k: v.clone() for k, v in params.items()})
+
+    run = train_grid(members, data, model=model, batch_size=batch_size, epochs=epochs, eval_every=epochs,
+                     on_step=None if at_update is None else keep)
+    diverged = run.history.diverged_at
+
+    def accuracy(params, dead) -> np.ndarray:
+        values = evaluate_stacked(run.template, params, run.buffers, data.x_test, data.y_test)[1].numpy()
+        # mask_diverged works in float64; back to evaluate's float32, in which the means below are taken
+        values = stats.mask_diverged(values, dead).astype(values.dtype)
+        return stats.by_seed(values, len(seeds))                        # (R * S,) -> (S, R)
+
+    final = accuracy(run.params, diverged >= 0)
+    if at_update is None:
+        return final
+    if not snapshot:
+        raise ValueError(f"at_update must lie in [1, {run.history.step_loss.shape[1]}] (the run's updates), "
+                         f"got {at_update}")
+    # a run diverged at step d had a bad loss with the weights after d updates: those after U < d are fine
+    return final, accuracy(snapshot, (diverged >= 0) & (diverged <= at_update))
 
 
 def _nanmean(values: np.ndarray, axis: int) -> np.ndarray:
@@ -265,7 +295,14 @@ def equal_noise_pairs(data: Splits, *, batch_sizes: Sequence[int], base_rates, r
 
 @dataclass(frozen=True)
 class BestBatchStudy:
-    """The best batch size for several training-set sizes N and rates :math:`\\epsilon`.
+    """The best batch size for several training-set sizes N and rates :math:`\\epsilon`, read two ways.
+
+    *At equal epochs* (the end of every run) a larger batch also makes fewer updates, so the
+    noise scale g and the number of updates change together.  *At equal updates* every batch size
+    is read after the same number U of updates (the updates the largest batch makes in the run,
+    per N): with :math:`\\epsilon` and the momentum fixed, U updates integrate the same "time"
+    :math:`\\epsilon U / (1 - m)` of Smith & Le's differential equation, so what differs between
+    the batch sizes is the noise (and the examples seen, U B).
 
     Attributes:
         train_sizes (tuple[int, ...]): the N training-set sizes (the first examples).
@@ -274,10 +311,15 @@ class BestBatchStudy:
         seeds (tuple[int, ...]): the S seeds.
         epochs (int): epochs of every run.
         momentum (float): heavy-ball momentum.
-        test_acc (ndarray, (N, Bs, S, R)): test accuracy in percent (float32), NaN for a diverged run.
+        test_acc (ndarray, (N, Bs, S, R)): test accuracy in percent (float32) at the end, NaN for a diverged run.
         mean_test_acc (ndarray, (N, R, Bs)): 100 x the mean accuracy over the seeds that did not diverge.
         best_batch (ndarray, (N, R)): :func:`best_batch_size` of each row of ``mean_test_acc``.
         noise_scale (ndarray, (N, R)): g at the best batch size (:func:`sgd_noise_scale` with N examples).
+        equal_updates (tuple[int, ...]): U for each N, updates: ``epochs`` x the updates per epoch of
+            the largest batch size.
+        test_acc_equal_updates (ndarray, (N, Bs, S, R)): test accuracy in percent after U updates.
+        mean_test_acc_equal_updates (ndarray, (N, R, Bs)): its mean over the seeds.
+        best_batch_equal_updates (ndarray, (N, R)): :func:`best_batch_size` of each of its rows.
     """
 
     train_sizes: tuple[int, ...]
@@ -290,6 +332,10 @@ class BestBatchStudy:
     mean_test_acc: np.ndarray
     best_batch: np.ndarray
     noise_scale: np.ndarray
+    equal_updates: tuple[int, ...]
+    test_acc_equal_updates: np.ndarray
+    mean_test_acc_equal_updates: np.ndarray
+    best_batch_equal_updates: np.ndarray
 
     @property
     def rate_factor(self) -> float:
@@ -301,6 +347,36 @@ class BestBatchStudy:
         """How much the best batch grows from the first training-set size to the last, mean over rates."""
         return float(np.mean(self.best_batch[-1, :] / self.best_batch[0, :]))
 
+    def seed_best_batch(self, equal_updates: bool = False) -> np.ndarray:
+        """(N, R, S): each seed's own best batch size (:func:`best_batch_size` of its accuracies),
+        at the end of the runs or, with ``equal_updates``, after U updates."""
+        checks.flag(equal_updates, "equal_updates")
+        acc = self.test_acc_equal_updates if equal_updates else self.test_acc          # (N, Bs, S, R)
+        return np.array([[[best_batch_size(self.batch_sizes, acc[i, :, s, j]) for s in range(len(self.seeds))]
+                          for j in range(len(self.rates))] for i in range(len(self.train_sizes))])
+
+    def growth_interval(self, along: str, equal_updates: bool = False, confidence: float = 0.95) -> SeedInterval:
+        """How much the best batch grows from the first rate to the last (``along="rate"``) or from
+        the first training-set size to the last (``along="size"``), one number per seed.
+
+        Each seed's value is :math:`\\log_2` of its own best batch at the last rate (size) over that
+        at the first, averaged over the training-set sizes (rates); runs of one seed share their
+        initial weights, so the ratio is paired.  Smith & Le predict :math:`\\log_2` of the rate
+        ratio (size ratio).
+
+        Returns:
+            SeedInterval (:mod:`lib.sharpness.seed_intervals`) of the per-seed log2 growth factors.
+
+        Raises:
+            ValueError: ``along`` is not ``"rate"`` or ``"size"``; fewer than 2 seeds; as
+                :func:`lib.sharpness.seed_intervals.seed_interval`.
+        """
+        along = checks.choice(along, "along", ("rate", "size"))
+        log_best = np.log2(self.seed_best_batch(equal_updates))                        # (N, R, S)
+        growth = (log_best[:, -1] - log_best[:, 0]).mean(axis=0) if along == "rate" \
+            else (log_best[-1] - log_best[0]).mean(axis=0)                               # (S,)
+        return seed_interval(growth, confidence)
+
 
 def best_batch_study(data: Splits, *, train_sizes: Sequence[int], rates, batch_sizes: Sequence[int],
                      epochs: int, seeds: Sequence[int], momentum: float = 0.0,
@@ -311,7 +387,10 @@ def best_batch_study(data: Splits, *, train_sizes: Sequence[int], rates, batch_s
     size, one grid of every rate x every seed trains for the same number of
     epochs; the test accuracy (on the whole test split) is averaged over the seeds
     that did not diverge, and :func:`best_batch_size` refines the peak over the
-    batch sizes for each (N, rate).
+    batch sizes for each (N, rate).  The same runs are also read after U updates,
+    U = ``epochs`` x the updates per epoch of the largest batch (the weights are
+    copied at that update during training), which gives the best batch size at equal
+    updates (see :class:`BestBatchStudy`).
 
     Args:
         data, epochs, seeds, momentum, model: as in :func:`equal_noise_pairs`.
@@ -329,13 +408,29 @@ def best_batch_study(data: Splits, *, train_sizes: Sequence[int], rates, batch_s
     train_sizes = checks.integers(train_sizes, "train_sizes", minimum=1, distinct=True)
     rates = checks.rates(rates, "rates")
     batch_sizes = checks.integers(batch_sizes, "batch_sizes", minimum=1, minimum_count=3, distinct=True)
-    fraction = np.stack([np.stack([_test_accuracy(data.subset(n_train=n), b, epochs, rates=rates, seeds=seeds,
-                                                  momentum=momentum, model=model) for b in batch_sizes])
-                         for n in train_sizes])                                            # (N, Bs, S, R)
-    mean = np.moveaxis(100 * _nanmean(fraction, axis=2), 1, 2)                              # (N, R, Bs)
-    best = np.array([[best_batch_size(batch_sizes, row) for row in rows] for rows in mean])  # (N, R)
+    for n in train_sizes:
+        if not max(batch_sizes) <= n <= data.n_train:
+            raise ValueError(f"train_sizes must each lie in [{max(batch_sizes)}, {data.n_train}] (the largest "
+                             f"batch size, the training examples), got {n}")
+    updates = tuple(epochs * steps_per_epoch(n, max(batch_sizes)) for n in train_sizes)
+    final, equal = [], []                                                                 # per N: (Bs, S, R)
+    for n, u in zip(train_sizes, updates):
+        runs = [_test_accuracy(data.subset(n_train=n), b, epochs, rates=rates, seeds=seeds, momentum=momentum,
+                               model=model, at_update=u) for b in batch_sizes]
+        final.append(np.stack([end for end, _ in runs]))
+        equal.append(np.stack([at_u for _, at_u in runs]))
+    fraction, fraction_u = np.stack(final), np.stack(equal)                               # (N, Bs, S, R)
+
+    def summary(values):
+        mean = np.moveaxis(100 * _nanmean(values, axis=2), 1, 2)                          # (N, R, Bs)
+        return mean, np.array([[best_batch_size(batch_sizes, row) for row in rows] for rows in mean])  # (N, R)
+
+    mean, best = summary(fraction)
+    mean_u, best_u = summary(fraction_u)
     noise = np.array([[sgd_noise_scale(r, n, b, momentum=momentum) for r, b in zip(rates, row)]
                       for n, row in zip(train_sizes, best)])                               # (N, R)
     return BestBatchStudy(train_sizes=train_sizes, rates=rates, batch_sizes=batch_sizes, seeds=seeds,
                           epochs=epochs, momentum=momentum, test_acc=100 * fraction, mean_test_acc=mean,
-                          best_batch=best, noise_scale=noise)
+                          best_batch=best, noise_scale=noise, equal_updates=updates,
+                          test_acc_equal_updates=100 * fraction_u, mean_test_acc_equal_updates=mean_u,
+                          best_batch_equal_updates=best_u)

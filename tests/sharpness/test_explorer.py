@@ -141,7 +141,10 @@ def test_every_figure_draws_its_record(toy, tiny_model):
                                     seeds=(0,), epochs=1, momentum=0.9, test_acc=np.full((2, 3, 1, 2), 90.0),
                                     mean_test_acc=np.full((2, 2, 3), 90.0), best_batch=np.array([[8.0, 16.0],
                                                                                                  [16.0, 32.0]]),
-                                    noise_scale=np.ones((2, 2)))
+                                    noise_scale=np.ones((2, 2)), equal_updates=(10, 20),
+                                    test_acc_equal_updates=np.full((2, 3, 1, 2), 80.0),
+                                    mean_test_acc_equal_updates=np.full((2, 2, 3), 80.0),
+                                    best_batch_equal_updates=np.array([[32.0, 32.0], [32.0, 32.0]]))
     growth = batch_growth.batch_growth_study(toy, lr=0.2, batch_size=16, factor=2, milestones=[1], epochs=2,
                                              seeds=[0, 1], model=tiny_model)
     drawn = [figures.keskar_curves_figure(study, 90), figures.random_directions_figure([0.0, 1.0], {16: np.ones((2, 2))}),

@@ -7,6 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
+import torch
+
 from lib.core.data import Splits
 from lib.core.engine import train_grid
 from lib.core.evaluate import evaluate
@@ -93,6 +95,61 @@ def test_the_best_batch_study_is_best_batch_size_over_plain_engine_runs(toy, tin
             assert study.noise_scale[i, j] == pytest.approx(r * n / study.best_batch[i, j])
     assert study.rate_factor == pytest.approx(np.mean(study.best_batch[:, 1] / study.best_batch[:, 0]))
     assert study.size_factor == pytest.approx(np.mean(study.best_batch[1] / study.best_batch[0]))
+
+
+def _plain_sgd_test_accuracy(data, model, lr, seed, batch_size, updates, momentum):
+    """Peer: one network trained by torch.optim.SGD for exactly ``updates`` steps in the chapter's data
+    order, then its test accuracy in percent."""
+    from torch.nn import functional as F
+
+    from lib.core.order import DataOrder
+    net = model(seed)
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum)
+    batches = DataOrder(data.n_train, seed=seed).stream(batch_size)
+    for _ in range(updates):
+        index = next(batches)
+        optimizer.zero_grad()
+        F.cross_entropy(net(data.x_train[index]), data.y_train[index]).backward()
+        optimizer.step()
+    with torch.no_grad():
+        return 100 * (net(data.x_test).argmax(1) == data.y_test).float().mean().item()
+
+
+def test_the_best_batch_study_read_at_equal_updates_is_plain_sgd_stopped_there(toy, tiny_model):
+    study = N.best_batch_study(toy, train_sizes=[48, 96], rates=[0.3, 0.6], batch_sizes=[8, 16, 32], epochs=2,
+                               seeds=[0, 1], momentum=0.5, model=tiny_model)
+    assert study.equal_updates == (4, 6)                      # 2 epochs x ceil(N / 32)
+    for i, (n, u) in enumerate(zip(study.train_sizes, study.equal_updates)):
+        for k, b in enumerate(study.batch_sizes):
+            for s in range(2):
+                for j, r in enumerate(study.rates):
+                    expected = _plain_sgd_test_accuracy(toy.subset(n_train=n), tiny_model, r, s, b, u, 0.5)
+                    assert study.test_acc_equal_updates[i, k, s, j] == pytest.approx(expected, abs=1e-3)
+        for j in range(2):
+            assert study.best_batch_equal_updates[i, j] == pytest.approx(
+                N.best_batch_size([8, 16, 32], study.test_acc_equal_updates[i, :, :, j].mean(1)))
+    # the largest batch's run ends at U: both readings agree there
+    assert study.test_acc_equal_updates[:, -1] == pytest.approx(study.test_acc[:, -1], abs=1e-4)
+
+
+def test_the_growth_of_the_best_batch_is_read_per_seed_on_made_up_accuracies():
+    sizes = (16, 32, 64, 128, 256)
+    u = np.log2(sizes)
+    peaks = np.array([[[5.0, 5.2, 4.8], [6.0, 6.4, 5.6]],    # (N, R, S): log2 of each seed's best batch
+                      [[6.1, 6.0, 5.9], [7.0, 7.3, 6.9]]])
+    acc = 90 - (u[None, :, None, None] - np.moveaxis(peaks, 2, 1)[:, None]) ** 2      # (N, Bs, S, R)
+    study = N.BestBatchStudy(train_sizes=(1000, 2000), rates=np.array([0.1, 0.2]), batch_sizes=sizes, seeds=(0, 1, 2),
+                             epochs=1, momentum=0.0, test_acc=acc, mean_test_acc=None, best_batch=None,
+                             noise_scale=None, equal_updates=(10, 20), test_acc_equal_updates=acc - 1,
+                             mean_test_acc_equal_updates=None, best_batch_equal_updates=None)
+    assert np.log2(study.seed_best_batch()) == pytest.approx(peaks)
+    rate = study.growth_interval("rate")
+    assert rate.values == pytest.approx((peaks[:, 1] - peaks[:, 0]).mean(0))      # averaged over N
+    size = study.growth_interval("size", equal_updates=True)
+    assert size.values == pytest.approx((peaks[1] - peaks[0]).mean(0))           # averaged over the rates
+    assert rate.agreement_verdict(1.0, 1.0) == "holds"                           # doubling eps ~ doubles B
+    with pytest.raises(ValueError, match="unknown along"):
+        study.growth_interval("batch")
 
 
 @pytest.mark.parametrize("call, error, message", [
