@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy import optimize, stats as scipy_stats
+from scipy import optimize
 from torch import nn
 from torch.func import functional_call, vmap
 
@@ -45,6 +45,7 @@ from lib.core import checks, losses
 from lib.core.device import seeded_generator
 from lib.core.params import unflatten
 from lib.core.timing import timed
+from lib.core.stats import t_half_width
 
 from .critical_batch import OptimalStepFit
 from .gradient_noise import _weights, flat_gradient, per_example_statistics
@@ -484,7 +485,7 @@ def simple_noise_scale(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, pa
     each = np.array(traces) / g_squared
     sizes = np.array([len(c) for c in torch.arange(x.shape[0]).chunk(parts)], dtype=np.float64)
     point = float(np.sum(each * sizes) / sizes.sum())
-    half = float(scipy_stats.t.ppf(0.5 + level / 2, parts - 1) * each.std(ddof=1) / np.sqrt(parts))
+    half = t_half_width(each, level)
     return SimpleNoiseScale(point, each, point - half, point + half, level)
 
 

@@ -24,7 +24,6 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
-from scipy import stats as scipy_stats
 from torch import nn
 
 from lib.core import checks, losses
@@ -34,6 +33,7 @@ from lib.core.loop import train_steps
 from lib.core.models import build_model
 from lib.core.order import DataOrder
 from lib.core.timing import timed
+from lib.core.stats import t_half_width
 
 from .gradient_noise import batch_gradient, per_example_statistics
 
@@ -145,7 +145,7 @@ class MeasuredNoise:
             raise ValueError(f"every B_simple must be finite and > 0 for an interval, got {values.tolist()}")
         logs = np.log(values)
         centre = float(logs.mean())
-        half = float(scipy_stats.t.ppf(0.5 + level / 2, values.size - 1) * logs.std(ddof=1) / math.sqrt(values.size))
+        half = t_half_width(logs, level)
         return math.exp(centre), math.exp(centre - half), math.exp(centre + half)
 
 

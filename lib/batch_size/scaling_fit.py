@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from scipy import stats as scipy_stats
+from lib.core.stats import t_half_width
 
 #: The rules the chapter tests, by slope of log rate against log batch size.
 RULES = {"linear": 1.0, "square-root": 0.5, "flat": 0.0}
@@ -123,7 +123,7 @@ def fit_scaling(batch_sizes: Sequence[int], best_rates, confidence: float = 0.95
     x = np.log(b)
     slopes = np.array([np.polyfit(x, np.log(rates[:, s]), 1)[0] for s in range(rates.shape[1])])
     mean = float(slopes.mean())
-    half = float(scipy_stats.t.ppf(0.5 + confidence / 2, slopes.size - 1) * slopes.std(ddof=1) / np.sqrt(slopes.size))
+    half = t_half_width(slopes, confidence)
     low, high = mean - half, mean + half
     rules = tuple(name for name, value in RULES.items() if low - 1e-12 <= value <= high + 1e-12)
     return ScalingFit(batch_sizes=b.astype(int), best_rates=rates, seed_slopes=slopes, slope=mean, low=low,

@@ -21,6 +21,7 @@ from typing import Sequence
 
 import numpy as np
 import scipy.signal
+import scipy.stats
 
 from . import checks
 
@@ -167,6 +168,34 @@ class SeedSummary:
         if what not in ("mean", "std", "spread"):
             raise ValueError(f"what must be 'mean', 'std' or 'spread', got {what!r}")
         return float(getattr(self, what)[self.labels.index(label)])
+
+
+def t_half_width(values, confidence: float = 0.95) -> float:
+    """Half the width of the Student-t interval of the mean of ``values``: the interval is mean +- this.
+
+    .. math:: t_{n-1,\\,(1+c)/2}\\; s / \\sqrt n, \\qquad s^2 = \\tfrac{1}{n-1} \\sum (x_i - \\bar x)^2
+
+    (the sample standard deviation, ``ddof = 1``, the chapter's one convention).  Every interval over
+    seeds, parts or draws in the chapter takes its width from here.
+
+    Args:
+        values (array-like, (n,)): finite numbers, n >= 2 (one per seed, say).
+        confidence (float): the coverage c, in (0, 1). Default 0.95.
+
+    Returns:
+        float, >= 0.
+
+    Raises:
+        TypeError: ``confidence`` is not a number.
+        ValueError: fewer than 2 values, a value that is not finite, ``confidence`` outside (0, 1).
+    """
+    confidence = checks.number(confidence, "confidence", low=0.0, high=1.0, low_open=True, high_open=True)
+    x = np.asarray(values, dtype=np.float64).reshape(-1)
+    if x.size < 2:
+        raise ValueError(f"values must hold at least 2 numbers for an interval, got {x.size}")
+    if not np.isfinite(x).all():
+        raise ValueError("values must be finite for an interval")
+    return float(scipy.stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
 
 
 def summarize_seeds(values, labels: Sequence[str]) -> SeedSummary:

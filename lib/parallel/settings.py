@@ -35,7 +35,11 @@ class Settings:
     timing_batch: int                     # global batch of the timed updates
     timing_updates: int                   # updates per timing
     timing_repeats: int                   # timings per W; the best one counts
-    allreduce_sizes: tuple[int, ...]      # float32 elements all-reduced on their own (latency + bandwidth fit)
+    # float32 elements all-reduced on their own (latency + bandwidth fit).  Most sizes lie above the
+    # latency/bandwidth crossover alpha / beta (a few hundred thousand elements over shared memory):
+    # the robust fit needs a majority of points on the bandwidth line, and below the crossover a
+    # shared machine's scheduling jitter (a millisecond) is all the timings show.
+    allreduce_sizes: tuple[int, ...]
     # (d) the noise scale from local and all-reduced gradients
     noise_batch: int                      # global batch; each process's local batch is noise_batch / W
     noise_draws: int                      # batches drawn at fixed weights
@@ -66,7 +70,7 @@ FULL = Settings(
     n_train=8192, n_val=1000, workers=(1, 2),
     global_batch=64, steps=20, rate=0.5, padded_examples=1001,
     timing_batch=256, timing_updates=20, timing_repeats=3,
-    allreduce_sizes=(1_000, 10_000, 100_000, 1_000_000, 4_000_000),
+    allreduce_sizes=(1_000, 100_000, 1_000_000, 4_000_000, 16_000_000),
     noise_batch=256, noise_draws=64, noise_pretrain=50, noise_examples=2048,
     scaling_batches=(32, 128, 512), scaling_base_batch=32, scaling_base_rate=0.25,
     scaling_epochs=3, warmup_epochs=1.0, warmup_start_factor=0.1,
@@ -82,7 +86,7 @@ QUICK = dataclasses.replace(
     repeats=3, min_seconds=0.01,
     n_train=2048, n_val=500,
     steps=5, timing_updates=10, timing_repeats=3,
-    allreduce_sizes=(1_000, 100_000, 1_000_000, 4_000_000),
+    allreduce_sizes=(1_000, 1_000_000, 4_000_000, 16_000_000),
     noise_draws=16, noise_pretrain=10, noise_examples=512,
     scaling_epochs=2,
     sweep_n_train=2048, sweep_n_val=500,

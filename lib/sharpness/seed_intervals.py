@@ -18,13 +18,12 @@ Student-t interval
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 from lib.core import checks
+from lib.core.stats import t_half_width
 
 #: The three verdicts, as words the prose can use.
 HOLDS, NOT_SETTLED, FAILS = "holds", "not settled", "does not hold"
@@ -104,5 +103,5 @@ def seed_interval(values, confidence: float = 0.95) -> SeedInterval:
     if not np.isfinite(x).all():
         raise ValueError("values must be finite (a diverged run has no value: report it separately)")
     mean, sd = float(x.mean()), float(x.std(ddof=1))
-    half = float(scipy_stats.t.ppf(0.5 + confidence / 2, x.size - 1)) * sd / math.sqrt(x.size)
+    half = t_half_width(x, confidence)
     return SeedInterval(values=x, mean=mean, sd=sd, low=mean - half, high=mean + half, confidence=confidence)

@@ -99,3 +99,28 @@ def test_seed_summary_against_numpy():
 def test_bad_input(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_t_half_width_is_scipys_t_interval_of_the_mean():
+    # the peer library's interval: scipy.stats.t.interval around the mean with the standard error (ddof=1)
+    from scipy import stats as scipy_stats
+
+    values = np.array([0.31, 0.27, 0.35, 0.22, 0.30])
+    for confidence in (0.5, 0.9, 0.95, 0.99):
+        low, high = scipy_stats.t.interval(confidence, values.size - 1, loc=values.mean(),
+                                           scale=scipy_stats.sem(values))
+        assert stats.t_half_width(values, confidence) == pytest.approx((high - low) / 2, rel=1e-12)
+    # two values, the 95 % interval: t_{1, 0.975} = 12.706 times s / sqrt(2) = |a - b| / 2
+    assert stats.t_half_width([1.0, 3.0]) == pytest.approx(12.7062047 * 1.0, rel=1e-6)
+    assert stats.t_half_width(np.float32([2.0, 2.0, 2.0])) == 0.0
+
+
+@pytest.mark.parametrize("values, confidence, error, match", [
+    ([1.0], 0.95, ValueError, "at least 2 numbers"),
+    ([1.0, float("nan")], 0.95, ValueError, "finite"),
+    ([1.0, 2.0], 1.0, ValueError, "confidence"),
+    ([1.0, 2.0], "0.9", TypeError, "confidence"),
+])
+def test_t_half_width_refuses_what_has_no_interval(values, confidence, error, match):
+    with pytest.raises(error, match=match):
+        stats.t_half_width(values, confidence)
