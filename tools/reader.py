@@ -30,7 +30,6 @@ without outputs.
 from __future__ import annotations
 
 import ast
-import base64
 import datetime
 import json
 import re

@@ -11,7 +11,6 @@ one_cycle shorter than the run) show their message instead of a traceback.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Sequence
 

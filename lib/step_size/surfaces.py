@@ -19,7 +19,6 @@ Surfaces
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from numbers import Real
 from typing import Callable, Sequence

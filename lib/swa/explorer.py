@@ -14,13 +14,12 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import ipywidgets as W
 import numpy as np
 
 from lib.core import checks
 from lib.core.data import Splits
 from lib.core.order import steps_per_epoch
-from lib.explorer import Explorer, choice_slider, sized
+from lib.explorer import Explorer, choice_slider
 
 from . import figures
 from .plans import cyclical
