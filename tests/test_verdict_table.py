@@ -81,3 +81,12 @@ def test_logs_are_matched_to_their_notebook_by_the_kernels_cells_digest(tmp_path
     assert verdict_table.main([str(tmp_path), "-o", str(out)]) == 0
     assert f"| {notebook.stem} | asserted | s |  |" in out.read_text()
     assert verdict_table.main([str(tmp_path / "missing")]) == 2
+
+
+def test_all_texts_lists_the_glued_texts_that_no_helper_chose(log_dir):
+    glue.text("rule", "Smith's rule")
+    rows, plain = verdict_table.verdicts(records(log_dir), all_texts=True)
+    assert (plain, [(r.kind, r.claim) for r in rows]) == (0, [("glued text", "rule: Smith's rule")])
+    text = verdict_table.table({"chapters/01_why_lr_is_hard.ipynb": records(log_dir)}, all_texts=True)
+    assert "| 01_why_lr_is_hard | glued text | rule: Smith's rule |  |" in text
+    assert "1 other glued texts listed" in text

@@ -49,12 +49,14 @@ def _number(value) -> str:
     return f"{value:.4g}"
 
 
-def verdicts(records: list[dict]) -> tuple[list[Verdict], int]:
+def verdicts(records: list[dict], all_texts: bool = False) -> tuple[list[Verdict], int]:
     """The verdicts of one kernel's log, in order, and the count of glued texts that are not verdicts.
 
     A computed verdict is a ``text`` record whose value contains the words of the ``word`` /
     ``chosen`` records logged since the previous text that used them; those records' numbers
-    (or, for ``choose``, whether its condition held) are the row's numbers.
+    (or, for ``choose``, whether its condition held) are the row's numbers.  With ``all_texts``
+    every other glued text is a row too (kind ``glued text``: words a notebook chose itself, or no
+    verdict at all), and the count returned is 0.
     """
     rows: list[Verdict] = []
     pending: list[dict] = []
@@ -70,7 +72,10 @@ def verdicts(records: list[dict]) -> tuple[list[Verdict], int]:
             value = str(record.get("value", ""))
             used = [w for w in pending if w.get("word") and str(w["word"]) in value]
             if not used:
-                plain += 1
+                if all_texts:
+                    rows.append(Verdict("glued text", f"{record.get('name')}: {value}"))
+                else:
+                    plain += 1
                 continue
             numbers: dict = {}
             for w in used:
@@ -110,14 +115,15 @@ def read_logs(folder: Path, root: Path = ROOT) -> dict[str, list[dict]]:
     return logs
 
 
-def table(logs: dict[str, list[dict]]) -> str:
-    """The Markdown table of every notebook's verdicts, notebooks in the book's order."""
+def table(logs: dict[str, list[dict]], all_texts: bool = False) -> str:
+    """The Markdown table of every notebook's verdicts, notebooks in the book's order (with
+    ``all_texts``, every glued text too: see :func:`verdicts`)."""
     order = {str(p.relative_to(ROOT)): i for i, p in enumerate(toc_notebooks(ROOT))}
     lines = ["| notebook | held by | claim (glued text or asserted sentence) | numbers behind it |",
              "|---|---|---|---|"]
-    totals = {"asserted": 0, "computed": 0, "plain": 0, "failed": 0}
+    totals = {"asserted": 0, "computed": 0, "glued text": 0, "plain": 0, "failed": 0}
     for name in sorted(logs, key=lambda n: (order.get(n, len(order)), n)):
-        rows, plain = verdicts(logs[name])
+        rows, plain = verdicts(logs[name], all_texts)
         totals["plain"] += plain
         for row in rows:
             totals[row.kind] += 1
@@ -127,7 +133,9 @@ def table(logs: dict[str, list[dict]]) -> str:
             lines.append(f"| {Path(name).stem} | {kind} | {_short(row.claim)} | {_short(shown, 200)} |")
     lines.append("")
     lines.append(f"{totals['computed']} computed and {totals['asserted']} asserted verdicts "
-                 f"({totals['failed']} failed); {totals['plain']} glued texts chose no words from numbers.")
+                 f"({totals['failed']} failed); " + (f"{totals['glued text']} other glued texts listed."
+                                                     if all_texts else
+                                                     f"{totals['plain']} glued texts chose no words from numbers."))
     return "\n".join(lines) + "\n"
 
 
@@ -135,11 +143,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path, help="the folder the kernels logged to")
     parser.add_argument("-o", "--output", type=Path, default=None, help="write the table here")
+    parser.add_argument("--all-texts", action="store_true",
+                        help="list every glued text, also those whose words no lib.glue helper chose")
     args = parser.parse_args(argv)
     if not args.folder.is_dir():
         print(f"no such folder: {args.folder}", file=sys.stderr)
         return 2
-    text = table(read_logs(args.folder))
+    text = table(read_logs(args.folder), args.all_texts)
     if args.output:
         args.output.write_text(text)
     else:

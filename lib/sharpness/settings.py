@@ -94,7 +94,7 @@ QUICK = Settings(
 
 FULL = Settings(
     train_examples=None, val_examples=None, test_examples=None,
-    seeds=5, min_epochs=20, min_updates=1200, sharpness_examples=5000, hessian_iterations=20,
+    seeds=4, min_epochs=20, min_updates=1200, sharpness_examples=5000, hessian_iterations=20,
     hutchinson_samples=50, accuracy_floor=90, line_points=31, valley_directions=5,
     noise_epochs=5, noise_seeds=(0, 1),
     best_train_sizes=(2750, 11000), best_epochs=10, best_batch_sizes=(32, 64, 128, 256, 512, 1024),
