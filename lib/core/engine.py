@@ -373,18 +373,20 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
     # The batch is copied into buffers made once per batch shape (index_select with out=): an
     # indexing expression would allocate a fresh (B, 784) tensor every step, which costs on a
     # CPU about three times the copy itself.  Nothing keeps a batch beyond its own step.
-    batch_buffers: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+    batch_buffers: dict[torch.Size, tuple[torch.Tensor, ...]] = {}
+    x_train, y_train = data.x_train, data.y_train
 
     def gather(index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        pair = batch_buffers.get(tuple(index.shape))
-        if pair is None:
-            pair = batch_buffers[tuple(index.shape)] = (
-                data.x_train.new_empty(tuple(index.shape) + tuple(data.x_train.shape[1:])),
-                data.y_train.new_empty(tuple(index.shape) + tuple(data.y_train.shape[1:])))
-        flat_index = index.reshape(-1)
-        for source, buffer in zip((data.x_train, data.y_train), pair):
-            torch.index_select(source, 0, flat_index, out=buffer.view((-1,) + tuple(source.shape[1:])))
-        return pair
+        entry = batch_buffers.get(index.shape)
+        if entry is None:                            # (x, y) in the index's shape, and flat views of them
+            x_buffer = x_train.new_empty(index.shape + x_train.shape[1:])
+            y_buffer = y_train.new_empty(index.shape + y_train.shape[1:])
+            entry = batch_buffers[index.shape] = (x_buffer, y_buffer, x_buffer.view((-1,) + x_train.shape[1:]),
+                                                  y_buffer.view((-1,) + y_train.shape[1:]))
+        flat_index = index if index.dim() == 1 else index.reshape(-1)
+        torch.index_select(x_train, 0, flat_index, out=entry[2])
+        torch.index_select(y_train, 0, flat_index, out=entry[3])
+        return entry[0], entry[1]
 
     started = time.perf_counter()
     bar = None
