@@ -68,13 +68,7 @@ def _check_name(name) -> str:
 def number(name: str, value) -> None:
     """Store a real number (NumPy scalars included) as a plain Python number."""
     _check_name(name)
-    if hasattr(value, "item"):  # NumPy / torch scalars (and one-element arrays)
-        try:
-            value = value.item()
-        except (ValueError, RuntimeError):
-            raise TypeError(f"value must be a single real number, got an array of shape {value.shape}") from None
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"value must be a real number, got {type(value).__name__}")
+    value = _scalar(value, "value")
     value = int(value) if isinstance(value, Integral) else float(value)
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{name}: value must be finite, got {value}")
@@ -144,15 +138,24 @@ class VerdictError(AssertionError):
     """A sentence of the prose no longer follows from the numbers of the run (raised by :func:`require`)."""
 
 
-def _real(value, what: str) -> float:
-    if hasattr(value, "item"):  # NumPy / torch scalars
+def _scalar(value, what: str):
+    """``value`` as a Python int or float (NumPy / torch scalars and one-element arrays unwrapped).
+
+    Raises:
+        TypeError: an array of several numbers, a bool, or anything that is not a real number.
+    """
+    if hasattr(value, "item"):
         try:
             value = value.item()
         except (ValueError, RuntimeError):
             raise TypeError(f"{what} must be a single real number, got an array of shape {value.shape}") from None
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"{what} must be a real number, got {type(value).__name__}")
-    value = float(value)
+    return value
+
+
+def _real(value, what: str) -> float:
+    value = float(_scalar(value, what))
     if not math.isfinite(value):
         raise ValueError(f"{what} must be finite, got {value}")
     return value

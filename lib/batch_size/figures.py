@@ -278,12 +278,7 @@ def equal_footing_figure(comparison: "BatchComparison"):
                                        ("updates", "s", "vermillion", f"after {comparison.updates} updates")):
         left.errorbar(b, comparison.mean(held), yerr=comparison.std(held), marker=marker, capsize=3,
                       color=style.PALETTE[colour], label=text)
-    left.set_xscale("log")
-    left.set_yscale("log")
-    style.batch_axis(left, comparison.batch_sizes)
-    style.plain_log(left, "y")
-    left.set_xlabel("batch size B (log scale)")
-    left.set_ylabel("validation loss, best rate (log scale)")
+    _log_log_batch_axes(left, comparison.batch_sizes, "validation loss, best rate (log scale)")
     left.legend(loc="upper left", fontsize=7)
     for t, (target, colour) in enumerate(zip(comparison.targets, ("blue", "orange", "green", "black"))):
         steps = comparison.target_steps[t]
@@ -298,14 +293,19 @@ def equal_footing_figure(comparison: "BatchComparison"):
             first = int(np.flatnonzero(reached)[0])
             right.plot(b, steps[first] * b[first] / b, ":", color=style.PALETTE[colour], linewidth=1,
                        label="same examples as the smallest batch" if t == 0 else None)
-    right.set_xscale("log")
-    right.set_yscale("log")
-    style.batch_axis(right, comparison.batch_sizes)
-    style.plain_log(right, "y")
-    right.set_xlabel("batch size B (log scale)")
-    right.set_ylabel("updates to the target (log scale)")
+    _log_log_batch_axes(right, comparison.batch_sizes, "updates to the target (log scale)")
     right.legend(loc="lower left", fontsize=7)
     return fig
+
+
+def _log_log_batch_axes(ax, batch_sizes, ylabel: str) -> None:
+    """Both axes logarithmic, the batch sizes as x ticks, plain numbers on the y axis."""
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    style.batch_axis(ax, batch_sizes)
+    style.plain_log(ax, "y")
+    ax.set_xlabel("batch size B (log scale)")
+    ax.set_ylabel(ylabel)
 
 
 def explorer_figure(point: "ExplorerPoint"):

@@ -41,29 +41,23 @@ def loss_per_step_figure(result: LossPerStep):
     axes[0].set_ylabel("loss decrease of one step (nats)")
     axes[0].legend(ncol=2, fontsize=7.5)
     dense = np.geomspace(sizes[0] / 2, sizes[-1] * 2, 200)
-    low_b, high_b = result.interval("b_noise")
-    axes[1].errorbar(sizes, result.best_decrease, yerr=np.abs(result.decrease_interval - result.best_decrease),
-                     fmt="o", color=style.series_color(0), capsize=3, label="measured")
-    axes[1].plot(dense, result.fit(dense), color=style.series_color(0),
-                 label=f"fit, $B_{{\\rm noise}}$ = {result.fit.b_noise:.0f} [{low_b:.0f}, {high_b:.0f}]")
-    axes[1].axhline(result.fit.delta_max, color="grey", ls=":", lw=1)
-    axes[1].set_xscale("log", base=2)
-    axes[1].set_yscale("log")
-    axes[1].set_xlabel("batch size $B$ (log scale)")
-    axes[1].set_ylabel("best decrease $\\Delta L_{\\rm opt}$ (nats)")
-    axes[1].legend(fontsize=7.5)
-    low_r, high_r = result.interval("b_noise_rate")
-    axes[2].errorbar(sizes, result.best_rate, yerr=np.abs(result.rate_interval - result.best_rate),
-                     fmt="o", color=style.series_color(1), capsize=3, label="measured")
-    axes[2].plot(dense, optimal_step(dense, result.rate_fit.eps_max, result.rate_fit.b_noise),
-                 color=style.series_color(1),
-                 label=f"fit, $B_{{\\rm noise}}$ = {result.rate_fit.b_noise:.0f} [{low_r:.0f}, {high_r:.0f}]")
-    axes[2].axhline(result.rate_fit.eps_max, color="grey", ls=":", lw=1)
-    axes[2].set_xscale("log", base=2)
-    axes[2].set_yscale("log")
-    axes[2].set_xlabel("batch size $B$ (log scale)")
-    axes[2].set_ylabel("best step $\\epsilon_{\\rm opt}$")
-    axes[2].legend(fontsize=7.5)
+    panels = ((result.best_decrease, result.decrease_interval, result.fit(dense), result.fit.delta_max,
+               result.fit.b_noise, result.interval("b_noise"), "best decrease $\\Delta L_{\\rm opt}$ (nats)"),
+              (result.best_rate, result.rate_interval,
+               optimal_step(dense, result.rate_fit.eps_max, result.rate_fit.b_noise), result.rate_fit.eps_max,
+               result.rate_fit.b_noise, result.interval("b_noise_rate"), "best step $\\epsilon_{\\rm opt}$"))
+    for i, (measured, interval, curve, limit, b_noise, (low, high), ylabel) in enumerate(panels):
+        ax = axes[1 + i]                              # the measured peaks and the fitted law, B on log axes
+        ax.errorbar(sizes, measured, yerr=np.abs(interval - measured), fmt="o", color=style.series_color(i),
+                    capsize=3, label="measured")
+        ax.plot(dense, curve, color=style.series_color(i),
+                label=f"fit, $B_{{\\rm noise}}$ = {b_noise:.0f} [{low:.0f}, {high:.0f}]")
+        ax.axhline(limit, color="grey", ls=":", lw=1)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("batch size $B$ (log scale)")
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=7.5)
     for ax in axes[1:]:
         ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda value, _: f"{value:g}"))
         style.plain_log(ax, "y")

@@ -79,9 +79,7 @@ class RateSweep:
         Raises:
             ValueError: ``batch_size`` was not trained.
         """
-        if batch_size not in self.batch_sizes:
-            raise ValueError(f"batch_size must be one of {list(self.batch_sizes)}, got {batch_size!r}")
-        return self.batch_sizes.index(batch_size)
+        return self.batch_sizes.index(checks.choice(batch_size, "batch_size", self.batch_sizes))
 
     @property
     def final_val_loss(self) -> np.ndarray:

@@ -245,9 +245,7 @@ class NoisePairs:
         Raises:
             ValueError: ``batch_size`` was not trained.
         """
-        if batch_size not in self.batch_sizes:
-            raise ValueError(f"batch_size must be one of {list(self.batch_sizes)}, got {batch_size!r}")
-        return self.batch_sizes.index(batch_size)
+        return self.batch_sizes.index(checks.choice(batch_size, "batch_size", self.batch_sizes))
 
 
 def equal_noise_pairs(data: Splits, *, batch_sizes: Sequence[int], base_rates, reference_batch: int,

@@ -130,7 +130,7 @@ def test_rates_are_compared_where_each_first_reaches_the_common_training_loss():
     (lambda d, m: online.linear_scaling_check(_made_up_sweep(np.ones((3, 3)) * 0.01), tolerance=0), ValueError,
      "tolerance must be"),
     (lambda d, m: online.rate_generalization(_made_up_sweep(np.ones((3, 3)) * 0.01), 2), ValueError,
-     "batch_size must be one of"),
+     r"unknown batch_size 2; allowed: 1, 4, 16"),
     (lambda d, m: online.rate_generalization(_made_up_sweep(np.ones((3, 3)) * 0.01), 1, rates_compared=20),
      ValueError, "only 8 rates"),
     (lambda d, m: online.rate_generalization(_made_up_sweep(np.ones((3, 3)) * 0.01), 1, rates_compared=1),

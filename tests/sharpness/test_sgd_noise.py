@@ -79,6 +79,8 @@ def test_equal_noise_pairs_are_the_runs_of_a_plain_engine_call(toy):
     assert pairs.mean_test_acc[:, 0] == pytest.approx(pairs.test_acc[:, :, 0].mean(1))
     assert pairs.spread_at_equal_noise[0] == pytest.approx(np.ptp(pairs.test_acc[:, :, 0].mean(1)))
     assert pairs.row(16) == 1
+    with pytest.raises(ValueError, match=r"unknown batch_size 12; allowed: "):
+        pairs.row(12)
 
 
 def test_the_best_batch_study_is_best_batch_size_over_plain_engine_runs(toy, tiny_model):
