@@ -336,11 +336,11 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
     flat = {k: p.detach().view(K, -1) for k, p in params.items()}        # (K, -1) views, no copies
     momentum_buffers = {k: torch.zeros_like(v) for k, v in flat.items()} if momentum is not None else None
 
-    # The textbook's perceptrons take the fused step (forward, backward and update in ~25 tensor
+    # The textbook's perceptrons take the fused step (forward, backward and update in ~30 tensor
     # operations, lib.core.stacked.FusedSGD); any other module autograd through vmap.
     fused = FusedSGD(template, params, spec, momentum, decay, momentum_buffers) if FusedSGD.supports(template) \
         else None
-    rate_rows = rates.t().contiguous()                                    # (steps, K): row t is contiguous
+    rate_rows = rates.t().contiguous().unsqueeze(-1)                      # (steps, K, 1): row t is contiguous
 
     data_seeds = sorted({m.data_seed for m in members})
     orders = [DataOrder(n, seed=s) for s in data_seeds]
@@ -394,58 +394,62 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
         from tqdm.auto import tqdm
         bar = tqdm(total=total_steps, desc=f"training {K} run(s)", unit="step", leave=False)
     step = 0
+    eval_at = [int(e) for e in eval_steps] + [-1]        # the updates before which to evaluate, then a sentinel
     next_eval = 0
-    for b, steps_now in zip(sizes, epoch_steps):
-        permutations = torch.stack([order.next_epoch() for order in orders]).to(device)   # (seeds, n)
-        for j in range(steps_now):
-            if next_eval < len(eval_steps) and eval_steps[next_eval] == step:
-                record_evaluation()
-                next_eval += 1
-            if shared_order:
-                index = permutations[0, j * b:(j + 1) * b]                               # (B,)
-            else:
-                index = permutations[member_seed_row, j * b:(j + 1) * b]                 # (K, B)
-            xb, yb = gather(index)
-            if fused is not None:
-                with torch.no_grad():
-                    value = fused.forward_loss(xb, yb)                                   # (K,)
-            else:
-                batch_loss, grads = losses_and_grads(template, forward, fast, params, buffers, xb, yb, spec)
-                value = batch_loss.detach()                                              # (K,)
-            with torch.no_grad():
+    on_cpu = device.type == "cpu"
+    caller_grad_mode = torch.is_grad_enabled()
+    # The fused step needs no autograd at all: one no_grad for the whole loop instead of two per step;
+    # the general path differentiates with autograd whatever the caller's grad mode.
+    with torch.no_grad() if fused is not None else torch.enable_grad():
+        for b, steps_now in zip(sizes, epoch_steps):
+            permutations = torch.stack([order.next_epoch() for order in orders]).to(device)   # (seeds, n)
+            # the epoch's batches as views, made in one call: (B,) each, or (K, B) with one order per member
+            batches = (permutations[0].split(b) if shared_order else permutations[member_seed_row].split(b, 1))
+            for j in range(steps_now):
+                if step == eval_at[next_eval]:
+                    record_evaluation()
+                    next_eval += 1
+                xb, yb = gather(batches[j])
+                if fused is not None:
+                    value = fused.forward_loss(xb, yb)                                       # (K,)
+                else:
+                    batch_loss, grads = losses_and_grads(template, forward, fast, params, buffers, xb, yb, spec)
+                    value = batch_loss.detach()                                              # (K,)
                 step_losses.append(value)
                 if ceiling is None:
                     ceiling = torch.full_like(value, float(divergence_loss))
                     if divergence_factor is not None:       # the training loss evaluated before this first update
                         start = evaluations[0][0].to(value.dtype)
                         ceiling = torch.minimum(ceiling, divergence_factor * start.abs())
-                    finite_ceiling = device.type == "cpu" and bool(torch.isfinite(ceiling).all())   # no GPU sync
+                    finite_ceiling = on_cpu and bool(torch.isfinite(ceiling).all())      # no GPU sync
                 # The registry's losses are >= 0, so below a finite ceiling `value <= ceiling` alone
                 # rejects NaN and +inf: one comparison per step instead of three operations.
                 ok = (value <= ceiling) if finite_ceiling else torch.isfinite(value) & (value <= ceiling)
                 # On the CPU this check is free; on a GPU it would force a sync each step,
                 # so there the masked update below is always used instead.
-                if device.type != "cpu" or any_dead or not bool(ok.all()):
+                if not on_cpu or any_dead or not bool(ok.all()):
                     diverged_at.masked_fill_(alive & ~ok, step)
                     alive &= ok
                     any_dead = True
-                lr_now = rate_rows[step].view(K, 1)
+                lr_now = rate_rows[step]                                                     # (K, 1)
                 if fused is not None:
                     fused.update(lr_now, alive if any_dead else None)
-                elif any_dead:  # frozen members: zero gradient (NaN-safe) and zero rate
-                    lr_now = lr_now * alive.view(K, 1)
-                    grads = {k: g.masked(alive) if isinstance(g, Outer)
-                             else torch.where(alive.view((K,) + (1,) * (g.dim() - 1)), g, 0.0)
-                             for k, g in grads.items()}
-                if fused is None:
-                    for name, grad in grads.items():
-                        _sgd_update(flat[name], grad, lr_now,
-                                    None if momentum is None else (momentum, momentum_buffers[name]), decay)
-            if on_step is not None:
-                on_step(step, {k: p.detach() for k, p in params.items()})
-            step += 1
-        if bar is not None:
-            bar.update(steps_now)
+                else:
+                    with torch.no_grad():
+                        if any_dead:  # frozen members: zero gradient (NaN-safe) and zero rate
+                            lr_now = lr_now * alive.view(K, 1)
+                            grads = {k: g.masked(alive) if isinstance(g, Outer)
+                                     else torch.where(alive.view((K,) + (1,) * (g.dim() - 1)), g, 0.0)
+                                     for k, g in grads.items()}
+                        for name, grad in grads.items():
+                            _sgd_update(flat[name], grad, lr_now,
+                                        None if momentum is None else (momentum, momentum_buffers[name]), decay)
+                if on_step is not None:                     # in the caller's grad mode, not the loop's
+                    with torch.set_grad_enabled(caller_grad_mode):
+                        on_step(step, {k: p.detach() for k, p in params.items()})
+                step += 1
+            if bar is not None:
+                bar.update(steps_now)
     record_evaluation()
     if bar is not None:
         bar.close()

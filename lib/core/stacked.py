@@ -26,7 +26,7 @@ losses and gradients:
 
 For the textbook's perceptrons the engine (:mod:`lib.core.engine`) goes one
 step further and takes :class:`FusedSGD`: forward pass, loss, backward pass and
-update in one place, with the tricks 5-10 written beside it; other modules go
+update in one place, with the tricks 5-11 written beside it; other modules go
 through :func:`losses_and_grads`.  The tests check every member of every path
 against PyTorch's own autograd and ``torch.optim.SGD``.
 """
@@ -207,21 +207,27 @@ class FusedSGD:
     operations *is* the overhead.  The tricks, beside the four of the module docstring:
 
     5. every view of the weights (the (K*64, 784) first layer, the (K, out, 1)
-       bias columns, the (K, -1) rows the per-member rates multiply) is made once
-       per run, not once per step;
-    6. the cross-entropy's ``log_softmax`` is computed once: its ``nll_loss`` is the
-       loss (the same two kernels as ``F.cross_entropy``, so the recorded losses
-       are unchanged) and ``exp`` of it, in place, is the softmax its gradient needs;
-    7. the learning rate (and the batch mean's 1/B) is folded into ``dZ`` of the last
-       layer once: backpropagation is linear in ``dZ``, so every layer's factors
-       arrive already multiplied by ``-lr_k / B`` and each weight update is one
-       ``addmm_`` / ``baddbmm_`` with beta = 1 (without momentum);
+       bias columns, the transposed weights ``W^T`` of the backward pass, the flat
+       rows the updates write into) is made once per run, and every view of a
+       batch (``x^T``, the targets as a (K, 1, B) index) once per batch buffer, not
+       once per step;
+    6. the cross-entropy's ``log_softmax`` is computed once: the loss picks the
+       targets' log-probabilities out of it (``gather``: -mean_b log p[y_b]) and
+       ``exp`` of it, in place, is the softmax its gradient needs;
+    7. the learning rate is folded into ``dZ`` of the last layer once, and the
+       batch mean's -1/B into the ``alpha`` of every product that writes an
+       update: backpropagation is linear in ``dZ``, so every layer's factors arrive
+       already multiplied by ``lr_k`` and each weight update is one ``addmm_`` /
+       ``baddbmm_`` (without momentum);
     8. activations are applied in place and their derivatives are ATen's fused
        ``*_backward`` kernels (the ones autograd runs), one pass instead of three;
     9. each layer's input gradient ``W^T dZ`` is taken before that layer's
        weights are overwritten, so the update needs no copy of the old weights;
     10. ``tanh`` is computed as ``2 sigmoid(2z) - 1``, the doubling folded into the
-        matrix product (see ``_PRE_SCALE``): ATen's CPU ``tanh`` costs three ``sigmoid``\ s.
+        matrix product (see ``_PRE_SCALE``): ATen's CPU ``tanh`` costs three ``sigmoid``\\ s;
+    11. a bias gradient is a sum over the batch, ``dZ 1``: one matrix-vector product
+        ``addmv_`` adds it into the bias (with the same ``alpha``), instead of a sum,
+        a view and an addition.
 
     Members frozen after divergence (``alive`` False) get a zero rate and their
     factors are zeroed layer by layer with ``torch.where`` (NaN-safe), as in the
@@ -252,22 +258,48 @@ class FusedSGD:
         self.loss = loss
         self.momentum, self.decay, self.buffers = momentum, decay, buffers
         weights = {k: p.detach() for k, p in params.items()}
-        self.K = next(iter(weights.values())).shape[0]
-        self.layers = []          # per Linear: (name, weight (K,out,in), bias column (K,out,1), activation after)
+        self.K = K = next(iter(weights.values())).shape[0]
+        self.rows = {k: w.view(K, -1) for k, w in weights.items()}           # (K, -1) views (trick 5)
+        self.layers = []          # one _Layer per Linear, first to last
         modules = list(template)
         for index, layer in enumerate(modules):
             if isinstance(layer, nn.Linear):
                 after = type(modules[index + 1]) if index + 1 < len(modules) else None
-                weight, bias = weights[f"{index}.weight"], weights[f"{index}.bias"]
-                self.layers.append((str(index), weight, bias.unsqueeze(-1), after))
-        self.rows = {k: w.view(self.K, -1) for k, w in weights.items()}     # (K, -1) views (trick 5)
-        first_weight = self.layers[0][1]
-        K, out, inp = first_weight.shape
-        self.first_flat = first_weight.view(K * out, inp)                   # (K*out, D)
-        self.first_bias = self.layers[0][2].view(K * out, 1)                # (K*out, 1)
-        self._minus_one: dict[tuple, torch.Tensor] = {}
-        self._ones: dict[int, torch.Tensor] = {}
+                self.layers.append(_Layer(str(index), weights[f"{index}.weight"], weights[f"{index}.bias"], after))
+        self._batch = (None, None, None, None)     # (x, y, x^T, target index): views of the last batch seen
+        self._constants: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
         self.saved = None
+
+    def _batch_views(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``x^T`` (D, B) for a shared batch and the targets as a (K, 1, B) index (trick 5).
+
+        The engine fills the same batch buffers every step, so the views are made
+        again only when ``x`` or ``y`` is another tensor (the cache holds them, so
+        their memory cannot be reused meanwhile).
+        """
+        last_x, last_y, xt, index = self._batch
+        if x is not last_x or y is not last_y:
+            xt = x.t() if x.dim() == 2 else None
+            index = None
+            if self.cross_entropy:
+                index = (y.view(1, 1, -1).expand(self.K, 1, y.shape[-1]) if y.dim() == 1
+                         else y.unsqueeze(1))
+            self._batch = (x, y, xt, index)
+        return xt, index
+
+    def _constants_for(self, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Made once per batch size B: a (K, 1, B) tensor of -1 (the one-hot subtracted from the
+        softmax), a (B,) vector of ones (a bias gradient is ``dZ 1``) and a (B,) vector of -1/B
+        (the cross-entropy is ``logp[y] . (-1/B)``)."""
+        K, _, B = out.shape
+        key = (B, out.dtype, out.device)
+        constants = self._constants.get(key)
+        if constants is None:
+            constants = self._constants[key] = (
+                torch.full((K, 1, B), -1.0, dtype=out.dtype, device=out.device),
+                torch.ones(B, dtype=out.dtype, device=out.device),
+                torch.full((B,), -1.0 / B, dtype=out.dtype, device=out.device))
+        return constants
 
     def forward_loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Each member's batch loss (K,); keeps what :meth:`update` needs.
@@ -275,44 +307,30 @@ class FusedSGD:
         ``x`` is (B, D) shared by the members or (K, B, D); ``y`` (B,) or (K, B) (mse: (B, C) or (K, B, C)).
         """
         K = self.K
+        xt, index = self._batch_views(x, y)
         hidden = []                                                       # inputs of each Linear
         h = x
-        for position, (_, weight, bias, after) in enumerate(self.layers):
+        for position, layer in enumerate(self.layers):
             hidden.append(h)
-            c = _PRE_SCALE.get(after, 1.0)                                # trick 10: c * Z from the product
-            if position == 0:
-                if x.dim() == 2:                                          # trick 1, (K*out, D) @ (D, B)
-                    h = torch.addmm(self.first_bias, self.first_flat, x.t(), beta=c, alpha=c)
-                    h = h.view(K, weight.shape[1], -1)
-                else:
-                    h = torch.baddbmm(bias, weight, x.transpose(1, 2), beta=c, alpha=c)   # (K, out, B)
+            c = layer.pre_scale                                           # trick 10: c * Z from the product
+            if position == 0 and xt is not None:                          # trick 1, (K*out, D) @ (D, B)
+                h = torch.addmm(layer.bias_flat_column, layer.weight_flat, xt, beta=c, alpha=c).view(K, layer.out, -1)
+            elif position == 0:
+                h = torch.baddbmm(layer.bias_column, layer.weight, x.transpose(1, 2), beta=c, alpha=c)
             else:
-                h = torch.baddbmm(bias, weight, h, beta=c, alpha=c)       # (K, out, B)
-            if after is not None:
-                h = _activate(after, h)                                   # trick 8: in place
+                h = torch.baddbmm(layer.bias_column, layer.weight, h, beta=c, alpha=c)   # (K, out, B)
+            if layer.after is not None:
+                h = _activate(layer.after, h)                             # trick 8: in place
         B = h.shape[-1]
-        if self.cross_entropy:
-            targets = y if y.dim() == 2 else y.expand(K, B)               # (K, B)
-            logp = torch.log_softmax(h, 1)                                # (K, C, B), trick 6
-            batch_loss = torch.nn.functional.nll_loss(logp, targets, reduction="none").mean(1)   # (K,)
-            self.saved = (hidden, logp, targets)
+        if self.cross_entropy:                                            # trick 6
+            logp = torch.log_softmax(h, 1)                                # (K, C, B)
+            minus_mean = self._constants_for(logp)[2]                     # -mean_b log p[y_b], (K,)
+            batch_loss = torch.mv(logp.gather(1, index).view(K, B), minus_mean)
+            self.saved = (hidden, logp, index)
         else:
             batch_loss = self.loss.stacked(h, y)
             self.saved = (hidden, h, y)
         return batch_loss
-
-    def _top_gradient(self, scale: torch.Tensor) -> torch.Tensor:
-        """dLoss/dlogits times ``scale`` (K, 1, 1), (K, C, B): the last layer's factor (trick 7)."""
-        hidden, out, targets = self.saved
-        if not self.cross_entropy:
-            return self.loss.stacked_gradient(out, targets).mul_(scale)
-        K, _, B = out.shape
-        minus_one = self._minus_one.get((K, B))
-        if minus_one is None:
-            minus_one = self._minus_one[(K, B)] = torch.full((K, 1, B), -1.0, dtype=out.dtype, device=out.device)
-        dz = out.exp_()                                                   # softmax, in place of log-softmax
-        dz.scatter_add_(1, targets.unsqueeze(1), minus_one)              # softmax - onehot
-        return dz.mul_(scale)
 
     def update(self, lr: torch.Tensor, alive: torch.Tensor | None = None) -> None:
         """Backpropagate the saved batch and apply one SGD update with rates ``lr`` (K, 1).
@@ -321,63 +339,86 @@ class FusedSGD:
         zeroed and their rate is 0 (the general path's semantics).
         """
         K = self.K
-        hidden, out, _ = self.saved
+        hidden, out, targets = self.saved
         B = out.shape[-1]
         if alive is not None:
             lr = lr * alive.view(K, 1)
+            alive = alive.view(K, 1, 1)
         plain = self.momentum is None
-        if self.cross_entropy:
-            scale = lr * (-1.0 / B) if plain else torch.full((K, 1), 1.0 / B, dtype=out.dtype, device=out.device)
-        else:        # stacked_gradient already holds the loss's own normalisation
-            scale = -lr if plain else None
-        dz = self._top_gradient(scale.view(K, 1, 1)) if scale is not None else self._gradient_unscaled()
+        if self.cross_entropy:       # dZ = softmax - onehot, times lr (plain SGD) or 1 (the buffers need g)
+            minus_one, ones, _ = self._constants_for(out)
+            dz = out.exp_()                                               # softmax, in place of log-softmax
+            dz.scatter_add_(1, targets, minus_one)
+            if plain:
+                dz.mul_(lr.view(K, 1, 1))
+            alpha = -1.0 / B if plain else 1.0 / B                        # trick 7: the mean's 1/B
+        else:                        # stacked_gradient already holds the loss's own normalisation
+            ones = self._constants_for(out)[1]
+            dz = self.loss.stacked_gradient(out, targets)
+            if plain:
+                dz.mul_(lr.view(K, 1, 1))
+            alpha = -1.0 if plain else 1.0
         shrink = 1.0 - lr * self.decay if plain and self.decay is not None else None   # (K, 1)
         for position in range(len(self.layers) - 1, -1, -1):
-            name, weight, bias, _ = self.layers[position]
+            layer = self.layers[position]
             if alive is not None:
-                dz = torch.where(alive.view(K, 1, 1), dz, 0.0)
+                dz = torch.where(alive, dz, 0.0)
             h_in = hidden[position]
             below = None
             if position > 0:                                              # trick 9: before W changes
-                below = torch.bmm(weight.transpose(1, 2), dz)             # (K, in, B)
-                below = _BACKWARD_FROM_OUTPUT[self.layers[position - 1][3]](below, h_in)
+                below = torch.bmm(layer.weight_t, dz)                     # (K, in, B)
+                below = _BACKWARD_FROM_OUTPUT[self.layers[position - 1].after](below, h_in)
             if plain:
                 if shrink is not None:                                    # w <- w (1 - lr wd) - lr g
-                    self.rows[f"{name}.weight"].mul_(shrink)
-                    self.rows[f"{name}.bias"].mul_(shrink)
-                self._add_outer(position, weight, dz, h_in)
-                bias.view(K, -1).add_(dz.sum(-1))
+                    self.rows[layer.weight_name].mul_(shrink)
+                    self.rows[layer.bias_name].mul_(shrink)
+                self._add_gradient(position, layer, dz, h_in, ones, alpha)
             else:
-                self._momentum_step(name, position, weight, bias, dz, h_in, lr)
+                self._momentum_step(position, layer, dz, h_in, ones, alpha, lr)
             dz = below
 
-    def _gradient_unscaled(self) -> torch.Tensor:
-        hidden, out, targets = self.saved
-        return self.loss.stacked_gradient(out, targets)
-
-    def _add_outer(self, position: int, weight: torch.Tensor, dz: torch.Tensor, h_in: torch.Tensor,
-                   target: torch.Tensor | None = None) -> None:
-        """``target += dz @ h_in^T`` without materialising the product (trick 4); target defaults to the weight."""
+    def _add_gradient(self, position: int, layer: "_Layer", dz: torch.Tensor, h_in: torch.Tensor,
+                      ones: torch.Tensor, alpha: float, into: tuple | None = None) -> None:
+        """``W += alpha dZ h_in^T`` and ``b += alpha dZ 1`` (tricks 4 and 11), into the layer's own
+        weight and bias or into ``into`` = (weight-shaped, (K*out,)) tensors (the momentum buffers)."""
         K, out, B = dz.shape
-        target = weight if target is None else target
-        if position == 0 and h_in.dim() == 2:
-            target.view(K * out, -1).addmm_(dz.reshape(K * out, B), h_in)          # (K*out, B) @ (B, D)
+        weight, bias_flat = (layer.weight, layer.bias_flat) if into is None else into
+        dz_flat = dz.view(K * out, B)
+        if position == 0 and h_in.dim() == 2:                                        # (K*out, B) @ (B, D)
+            (layer.weight_flat if into is None else weight.view(K * out, -1)).addmm_(dz_flat, h_in, alpha=alpha)
         elif position == 0:
-            target.view(K, out, -1).baddbmm_(dz, h_in)                              # (K, out, B) @ (K, B, D)
+            weight.baddbmm_(dz, h_in, alpha=alpha)                                   # (K, out, B) @ (K, B, D)
         else:
-            target.view(K, out, -1).baddbmm_(dz, h_in.transpose(1, 2))             # (K, out, B) @ (K, B, in)
+            weight.baddbmm_(dz, h_in.transpose(1, 2), alpha=alpha)                   # (K, out, B) @ (K, B, in)
+        bias_flat.addmv_(dz_flat, ones, alpha=alpha)                                 # (K*out, B) @ (B,)
 
-    def _momentum_step(self, name, position, weight, bias, dz, h_in, lr) -> None:
+    def _momentum_step(self, position, layer, dz, h_in, ones, alpha, lr) -> None:
         """torch.optim.SGD with momentum: b <- m b + g (+ wd w); w <- w - lr b, per member."""
-        K = self.K
-        for key, grad_into in ((f"{name}.weight", lambda t: self._add_outer(position, weight, dz, h_in, t)),
-                               (f"{name}.bias", lambda t: t.add_(dz.sum(-1).view(K, -1)))):
-            buffer, row = self.buffers[key], self.rows[key]
+        buffers = [self.buffers[layer.weight_name], self.buffers[layer.bias_name]]    # (K, -1) each
+        for buffer in buffers:
             buffer.mul_(self.momentum)
-            grad_into(buffer)
+        self._add_gradient(position, layer, dz, h_in, ones, alpha,
+                           into=(buffers[0].view(layer.weight.shape), buffers[1].view(-1)))
+        for key, buffer in zip((layer.weight_name, layer.bias_name), buffers):
+            row = self.rows[key]
             if self.decay is not None:
                 buffer.addcmul_(row, self.decay)
             row.addcmul_(buffer, lr, value=-1.0)
+
+
+class _Layer:
+    """One ``Linear`` of a :class:`FusedSGD` and the views of its stacked weights it uses (trick 5)."""
+
+    def __init__(self, name: str, weight: torch.Tensor, bias: torch.Tensor, after):
+        K, out, inp = weight.shape
+        self.weight_name, self.bias_name = f"{name}.weight", f"{name}.bias"
+        self.weight, self.out, self.after = weight, out, after           # (K, out, in)
+        self.weight_flat = weight.view(K * out, inp)                      # (K*out, in): trick 1
+        self.weight_t = weight.transpose(1, 2)                            # (K, in, out): W^T dZ
+        self.bias_column = bias.unsqueeze(-1)                             # (K, out, 1)
+        self.bias_flat_column = bias.view(K * out, 1)                     # (K*out, 1)
+        self.bias_flat = bias.view(K * out)                               # (K*out,)
+        self.pre_scale = _PRE_SCALE.get(after, 1.0)                       # trick 10
 
 
 def make_forward(template: nn.Module) -> Callable[[dict, dict, torch.Tensor], torch.Tensor]:

@@ -193,6 +193,27 @@ def test_a_fresh_scheduler_object_is_used_once_and_recorded(toy):
         train_grid([member], toy, batch_size=64, progress=False)
 
 
+@pytest.mark.parametrize("caller_grad", [True, False])
+@pytest.mark.parametrize("model", ["textbook", "cnn"])
+def test_on_step_runs_in_the_callers_grad_mode(toy, caller_grad, model):
+    # the fused step trains without autograd; a callback may still take gradients of its own
+    # (as the noise-scale tracker does), exactly when the caller could
+    data = toy if model == "textbook" else Splits(toy.x_train[:64], toy.y_train[:64], toy.x_val, toy.y_val)
+    net = "textbook" if model == "textbook" else (lambda seed: small_cnn(seed, channels=2, batch_norm=False))
+    modes, gradients = [], []
+
+    def callback(step, params):
+        modes.append(torch.is_grad_enabled())
+        if torch.is_grad_enabled():
+            w = next(iter(params.values()))[0].clone().requires_grad_(True)
+            gradients.append(torch.autograd.grad((w ** 2).sum(), w)[0])
+
+    with torch.set_grad_enabled(caller_grad):
+        train_grid([Member(lr=0.1)], data, model=net, batch_size=32, epochs=1, progress=False, on_step=callback)
+    assert modes and all(m == caller_grad for m in modes)
+    assert len(gradients) == (len(modes) if caller_grad else 0)
+
+
 @pytest.mark.parametrize("factor", [None, 100.0])
 def test_a_diverging_member_is_frozen_and_does_not_disturb_the_others(toy, factor):
     # factor None: only a non-finite loss counts (the engine's rule before the relative default);
