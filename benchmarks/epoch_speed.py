@@ -11,8 +11,12 @@ Run from the repository root (MNIST-sized random data, so no download is needed)
 
 Both train the textbook's 784-64-16-10 network for one epoch on 55,000 examples
 in the same process, one after the other, so the ratios compare like with like.
-Each time is the best of ``--repeats`` interleaved runs (as ``timeit`` reports),
-which filters out other processes' interference on a shared machine.
+Each repeat times everything once, seconds apart; the table's times are the best
+of ``--repeats`` repeats (as ``timeit`` reports).  Each ratio is computed within a
+repeat and the median over the repeats is printed: a shared VM has slow stretches
+of seconds to minutes, which two timings of one repeat share, so a paired ratio
+is steadier than the ratio of two minima taken in different stretches (each
+repeat's own ratios are printed too).
 
 (c) the *floor*: the time of the epoch's matrix products alone, at the engine's
     own shapes and with its own calls (``addmm``, ``baddbmm``, ``bmm``), measured
@@ -36,6 +40,7 @@ eager, and the line ``grid engine path`` says which path the timings used.
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 import torch
@@ -170,7 +175,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer examples, for a smoke test")
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
-    parser.add_argument("--repeats", type=int, default=3, help="best of this many runs per timing")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="repeats per timing: the best time, the median paired ratio (default 5)")
     parser.add_argument("--compile", action="store_true",
                         help="also time torch.compile on the fused step against the eager step")
     args = parser.parse_args()
@@ -185,28 +191,38 @@ def main() -> None:
     path = ("the fused hand-derived step (lib.core.stacked.FusedSGD), eager"
             if FusedSGD.supports(textbook_mlp(0)) else "autograd through torch.func.vmap")
     print(f"grid engine path: {path}")
+    print("times: the best of the repeats; ratios: the median over the repeats of each repeat's own ratio")
     print(f"{'batch':>6} {'idiomatic':>10} {'grid1':>8} {'grid4':>8} {'grid16':>8} "
           f"{'x grid1':>8} {'x grid4':>8} {'x grid16':>8}")
-    headline, floors = {}, {}
+    headline, floors, paired = {}, {}, {}
     for batch_size in (16, 32, 128):
-        baseline, per_model = float("inf"), {k: float("inf") for k in (1, 4, 16)}
-        floor, flops = float("inf"), 0.0
+        runs = []                                     # one dict of timings per repeat, taken seconds apart
         for _ in range(max(1, args.repeats)):
-            baseline = min(baseline, idiomatic_epoch(x, y, batch_size))
-            for k in per_model:
-                per_model[k] = min(per_model[k], grid_epoch(data, batch_size, k) / k)
+            timings = {"idiomatic": idiomatic_epoch(x, y, batch_size)}
+            for k in (1, 4, 16):
+                timings[k] = grid_epoch(data, batch_size, k) / k                  # per model-epoch
             seconds, flops = gemm_floor(n, batch_size, 16, device)
-            floor = min(floor, seconds / 16)                                   # per model-epoch
-        floors[batch_size] = (floor, flops / 16, per_model[16] / floor)
-        ratios = {k: baseline / t for k, t in per_model.items()}
-        headline[batch_size] = ratios[16]
-        print(f"{batch_size:>6} {baseline:>10.3f} " + " ".join(f"{per_model[k]:>8.3f}" for k in (1, 4, 16))
-              + " " + " ".join(f"{ratios[k]:>7.1f}x" for k in (1, 4, 16)))
+            timings["floor"] = seconds / 16                                        # per model-epoch
+            runs.append(timings)
+        best = {key: min(r[key] for r in runs) for key in runs[0]}
+        # A shared VM has slow stretches lasting seconds to minutes; two timings of one repeat
+        # share its stretch, so their ratio is steadier than the ratio of two separate minima.
+        speedups = {k: [r["idiomatic"] / r[k] for r in runs] for k in (1, 4, 16)}
+        over_floor = [r[16] / r["floor"] for r in runs]
+        paired[batch_size] = (speedups[16], over_floor)
+        floors[batch_size] = (best["floor"], flops / 16, statistics.median(over_floor))
+        headline[batch_size] = statistics.median(speedups[16])
+        print(f"{batch_size:>6} {best['idiomatic']:>10.3f} " + " ".join(f"{best[k]:>8.3f}" for k in (1, 4, 16))
+              + " " + " ".join(f"{statistics.median(speedups[k]):>7.1f}x" for k in (1, 4, 16)))
     print("floor: the grid of 16's matrix products alone, seconds per model-epoch "
           "(GFLOP per model-epoch, GFLOP/s they ran at, the grid's time over the floor)")
     for batch_size, (floor, flops, ratio) in floors.items():
         print(f"{batch_size:>6} {floor:>10.3f}  {flops / 1e9:6.2f} GFLOP  {flops / floor / 1e9:6.1f} GFLOP/s  "
               f"{ratio:5.2f}x the floor")
+    print("each repeat's own ratios, grid of 16 (speed-up over the idiomatic loop | time over the floor):")
+    for batch_size, (speedups, over_floor) in paired.items():
+        print(f"{batch_size:>6}  " + " ".join(f"{v:5.2f}" for v in speedups) + "  |  "
+              + " ".join(f"{v:5.2f}" for v in over_floor))
     print(f"floor_ratio_grid16_bs128: {floors[128][2]:.2f}")
     print(f"floor_ratio_grid16_bs16: {floors[16][2]:.2f}")
     print(f"speedup_grid16_bs128: {headline[128]:.2f}")

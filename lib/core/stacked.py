@@ -267,7 +267,7 @@ class FusedSGD:
                 after = type(modules[index + 1]) if index + 1 < len(modules) else None
                 self.layers.append(_Layer(str(index), weights[f"{index}.weight"], weights[f"{index}.bias"], after))
         self._batch = (None, None, None, None)     # (x, y, x^T, target index): views of the last batch seen
-        self._constants: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._constants: dict[tuple, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
         self.saved = None
 
     def _batch_views(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
