@@ -32,9 +32,10 @@ The last four lines are the headline numbers.
 step (:class:`lib.core.stacked.FusedSGD`, forward, backward and update as one
 compiled function) against the same step eager, in one run, and prints the
 compile time, both per-step times and when (if ever) the compile pays back.
-On this project's 2-core CPU (torch 2.13) it compiled in 5-6 s per batch shape
-and ran *slower* than eager (batch 16: 841 against 615 us per step of a grid of
-16; batch 128: 3191 against 2853 us), so it never pays back; the engine stays
+On this project's 2-core CPU (torch 2.13) it compiled in 3-6 s per batch shape
+(with inductor's kernels of earlier runs cached on disk; more on a fresh machine)
+and ran *slower* than eager (batch 16: 817 against 611 us per step of a grid of
+16; batch 128: 3616 against 2904 us), so it never pays back; the engine stays
 eager, and the line ``grid engine path`` says which path the timings used.
 """
 from __future__ import annotations
