@@ -116,6 +116,21 @@ def test_plain_stacks_outside_the_fused_step_match_the_reference(toy, layers):
         assert_member_matches(run, k, reference_run(member, toy, model=net, epochs=1))
 
 
+@pytest.mark.parametrize("layers, batch_size", [((D, 10), 7), ((D, 64, 16, 10), 1)])
+def test_the_fused_step_at_its_edges_matches_the_reference(toy, layers, batch_size):
+    # one Linear layer (softmax regression: no backward pass below the output), and batches of
+    # one example (the loss's mean and the bias sums over a single column); 40 examples, so the
+    # last batch of 7 has 5
+    data = Splits(toy.x_train[:40], toy.y_train[:40], toy.x_val, toy.y_val)
+    activations = ("sigmoid", "tanh")[:len(layers) - 2]
+    net = lambda seed: mlp(layers, activations, init_seed=seed)
+    assert FusedSGD.supports(net(0))
+    members = [Member(lr=0.3), Member(lr=0.05, init_seed=1, data_seed=2)]
+    run = train_grid(members, data, model=net, batch_size=batch_size, epochs=2, progress=False)
+    for k, member in enumerate(members):
+        assert_member_matches(run, k, reference_run(member, data, model=net, batch_size=batch_size))
+
+
 def test_the_textbook_network_takes_the_fused_step():
     assert FusedSGD.supports(build_model("textbook", 0))
     assert FusedSGD.supports(mlp((5, 3), ()))                  # one Linear layer
