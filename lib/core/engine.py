@@ -272,7 +272,10 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
         progress (bool or None): a progress bar; ``None`` reads ``$LR_BOOK_PROGRESS``
             (on unless ``0``/``false``).
         on_step (callable, optional): ``on_step(step, params)`` after every update,
-            with the stacked weights (read them, do not modify them).
+            with the stacked weights (read them, do not modify them); it runs in the
+            caller's grad mode, so it may take gradients of its own (the training
+            loop itself runs without autograd on the fused path, and with it on the
+            general path whatever the caller's mode).
 
     Returns:
         GridRun: the :class:`History` and the final stacked weights.
@@ -316,6 +319,14 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
     modules = [build_model(model, m.init_seed).to(device) for m in members]
     template = copy.deepcopy(modules[0])
     checks.data_for(data, loss=loss, model=template)                      # before any step
+    if data.x_train.dim() != 2:
+        raise ValueError(f"train_grid takes one row of features per example, (n, features); data.x_train has "
+                         f"shape {tuple(data.x_train.shape)}: flatten it (x.flatten(1)) and let the model "
+                         "reshape (as lib.core.models.SmallCNN does)")
+    frozen = [name for name, p in template.named_parameters() if not p.requires_grad]
+    if frozen:
+        raise ValueError(f"the model has frozen parameters (requires_grad=False): {', '.join(frozen)}; "
+                         "train_grid trains every parameter, so give it a model without frozen ones")
     params, buffers = torch.func.stack_module_state(modules)              # each (K, ...)
     params = {k: v.detach().requires_grad_(True) for k, v in params.items()}
     del modules
@@ -340,6 +351,9 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
     # operations, lib.core.stacked.FusedSGD); any other module autograd through vmap.
     fused = FusedSGD(template, params, spec, momentum, decay, momentum_buffers) if FusedSGD.supports(template) \
         else None
+    if fused is None and not fast and torch.is_inference_mode_enabled():
+        raise RuntimeError("train_grid differentiates this model with autograd, which torch.inference_mode() "
+                           "forbids; call it outside inference_mode (torch.no_grad() is fine)")
     rate_rows = rates.t().contiguous().unsqueeze(-1)                      # (steps, K, 1): row t is contiguous
 
     data_seeds = sorted({m.data_seed for m in members})
@@ -374,7 +388,9 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
     # indexing expression would allocate a fresh (B, 784) tensor every step, which costs on a
     # CPU about three times the copy itself.  Nothing keeps a batch beyond its own step.
     batch_buffers: dict[torch.Size, tuple[torch.Tensor, ...]] = {}
-    x_train, y_train = data.x_train, data.y_train
+    x_train, y_train = data.x_train.detach(), data.y_train.detach()   # data, not part of any graph
+    if spec.name == "mse" and y_train.dim() == 1:       # (n,) targets of a one-output model: a column each
+        y_train = y_train.unsqueeze(1)
 
     def gather(index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         entry = batch_buffers.get(index.shape)
@@ -456,7 +472,8 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
 
     applied = schedule.copy()
     diverged = diverged_at.cpu().numpy()
-    step_loss = torch.stack(step_losses, 1).cpu().numpy() if step_losses else np.zeros((K, 0))
+    step_loss = torch.stack(step_losses, 1).cpu() if step_losses else torch.zeros((K, 0))
+    step_loss = (step_loss.float() if step_loss.dtype == torch.bfloat16 else step_loss).numpy()   # NumPy has no bf16
     for k, d in enumerate(diverged):
         if d >= 0:
             applied[k, d:] = np.nan

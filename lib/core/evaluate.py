@@ -63,7 +63,7 @@ def stacked_metrics(template: nn.Module, params: dict, buffers: dict, x: torch.T
     try:
         for start in range(0, x.shape[0], chunk):
             xb, yb = x[start:start + chunk], y[start:start + chunk]
-            logits = forward(params, buffers, xb)                      # (K, C, b)
+            logits = forward(params, buffers, xb, shared=True)         # (K, C, b)
             total_loss += spec.stacked(logits, yb).double() * xb.shape[0]
             if spec.classification:
                 correct += (logits.argmax(1) == yb).sum(1).double()

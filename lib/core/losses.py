@@ -51,7 +51,10 @@ def _cross_entropy_gradient(logits: torch.Tensor, y: torch.Tensor) -> torch.Tens
 
 
 def _mse_target(y: torch.Tensor) -> torch.Tensor:
-    return (y if y.dim() == 3 else y.unsqueeze(0)).transpose(-1, -2)     # (K or 1, C, B)
+    """Targets as (K or 1, C, B): from (B,) (one output), (B, C) shared, or (K, B, C) one batch each."""
+    if y.dim() == 1:
+        return y.view(1, 1, -1)
+    return (y if y.dim() == 3 else y.unsqueeze(0)).transpose(-1, -2)
 
 
 def _mse_stacked(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -137,7 +137,17 @@ def grid(**axes: Sequence[Any]) -> list[Member]:
 
 
 def _scheduler_rates(scheduler: LRScheduler, steps: int) -> np.ndarray:
-    """Step a scheduler ``steps`` times and read the rate it sets before each update."""
+    """Step a scheduler ``steps`` times and read the rate it sets before each update.
+
+    Raises:
+        ValueError: a scheduler that also cycles the momentum (``OneCycleLR``, ``CyclicLR``
+            with ``cycle_momentum=True``, their default): only rates are read from it.
+    """
+    if getattr(scheduler, "cycle_momentum", False):
+        raise ValueError(
+            f"this {type(scheduler).__name__} cycles the momentum as well as the rate "
+            "(cycle_momentum=True, its default), but a Member's momentum is fixed: build it with "
+            "cycle_momentum=False and set Member(momentum=...)")
     group = scheduler.optimizer.param_groups[0]
     rates = np.empty(steps, dtype=np.float64)
     with warnings.catch_warnings():
@@ -155,6 +165,7 @@ def learning_rates(member: Member, steps: int) -> np.ndarray:
     Raises:
         ValueError: ``steps`` < 1; a scheduler object that was already stepped or
             used; a scheduler whose base rate disagrees with ``member.lr``; a
+            scheduler that cycles the momentum (``cycle_momentum=True``); a
             schedule that gives a rate that is negative or not finite.
         TypeError: a schedule of an unknown kind, or a scheduler class that cannot
             be built from the given arguments.

@@ -43,14 +43,15 @@ from .models import ACTIVATIONS
 
 
 def is_plain_mlp(module: nn.Module) -> bool:
-    """True for an ``nn.Sequential`` of ``Linear`` layers and the activations of
+    """True for an ``nn.Sequential`` of ``Linear`` layers (with biases) and the activations of
     :data:`lib.core.models.ACTIVATIONS`, starting and ending with ``Linear``: the fast path."""
     if not isinstance(module, nn.Sequential) or len(module) == 0:
         return False
     kinds = tuple(ACTIVATIONS.values())
     return (isinstance(module[0], nn.Linear) and isinstance(module[-1], nn.Linear)
             and all(isinstance(m, (nn.Linear,) + kinds) for m in module)
-            and all(type(m) in kinds for m in module if not isinstance(m, nn.Linear)))
+            and all(type(m) in kinds for m in module if not isinstance(m, nn.Linear))
+            and all(m.bias is not None for m in module if isinstance(m, nn.Linear)))
 
 
 def first_layer(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
@@ -421,20 +422,37 @@ class _Layer:
         self.pre_scale = _PRE_SCALE.get(after, 1.0)                       # trick 10
 
 
-def make_forward(template: nn.Module) -> Callable[[dict, dict, torch.Tensor], torch.Tensor]:
-    """A function ``(params, buffers, x) -> logits (K, C, B)`` for K stacked copies of ``template``.
+def make_forward(template: nn.Module) -> Callable[..., torch.Tensor]:
+    """A function ``(params, buffers, x, shared=None) -> logits (K, C, B)`` for K stacked copies of ``template``.
 
-    ``x`` is (B, ...) shared by the members or (K, B, ...) one batch each.
+    ``x`` is (B, ...) shared by the members (``shared=True``) or (K, B, ...) one batch each
+    (``shared=False``); ``None`` reads it from the shape, as the engine's (B, features)
+    batches allow: 2-D is shared.  Evaluation passes ``shared=True``, so a model that takes
+    images (B, 1, 28, 28) is evaluated as it should be.
+
+    Raises (from the returned function):
+        ValueError: a shared batch for a plain perceptron that is not (B, features).
     """
     if is_plain_mlp(template):
-        return lambda params, buffers, x: mlp_forward(template, params, x)
+        def perceptron(params, buffers, x, shared=None):
+            if shared and x.dim() != 2:
+                raise ValueError(f"a perceptron (nn.Sequential of Linear layers) takes one row of features "
+                                 f"per example, (n, features); got inputs of shape {tuple(x.shape)}: "
+                                 "flatten them (x.flatten(1))")
+            return mlp_forward(template, params, x)
+        return perceptron
 
     def one(params, buffers, x):
         return torch.func.functional_call(template, (params, buffers), (x,)).transpose(0, 1)   # (C, B)
 
-    shared = torch.func.vmap(one, in_dims=(0, 0, None), randomness="different")
-    per_member = torch.func.vmap(one, in_dims=(0, 0, 0), randomness="different")
-    return lambda params, buffers, x: (shared if x.dim() == 2 else per_member)(params, buffers, x)
+    on_shared = torch.func.vmap(one, in_dims=(0, 0, None), randomness="different")
+    on_own = torch.func.vmap(one, in_dims=(0, 0, 0), randomness="different")
+
+    def forward(params, buffers, x, shared=None):
+        if shared is None:
+            shared = x.dim() == 2
+        return (on_shared if shared else on_own)(params, buffers, x)
+    return forward
 
 
 def losses_and_grads(template: nn.Module, forward, fast: bool, params: dict, buffers: dict,

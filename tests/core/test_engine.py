@@ -355,3 +355,91 @@ BAD_INPUTS = [
 def test_bad_input_gets_a_clear_error(toy, call, error, message):
     with pytest.raises(error, match=message):
         call(toy)
+
+
+# --------------------------------------------------------------------------- reader paths found by a tester
+# (each failed, or gave a silently wrong answer, before the fix beside it)
+
+@pytest.mark.parametrize("make, lr", [
+    (lambda: functools.partial(torch.optim.lr_scheduler.OneCycleLR, max_lr=0.5, total_steps=20), 0.1),
+    (lambda: torch.optim.lr_scheduler.CyclicLR(               # an object: its optimiser sets the rate
+        torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9), base_lr=0.01, max_lr=0.1),
+     None)])
+def test_a_scheduler_that_cycles_the_momentum_is_refused(make, lr):
+    # torch.optim.SGD would change the momentum every step; a Member's is fixed
+    with pytest.raises(ValueError, match="cycle_momentum=False"):
+        learning_rates(Member(lr=lr, momentum=0.9, schedule=make()), 20)
+    quiet = functools.partial(torch.optim.lr_scheduler.OneCycleLR, max_lr=0.5, total_steps=20, cycle_momentum=False)
+    assert learning_rates(Member(lr=0.1, schedule=quiet), 20).shape == (20,)
+
+
+def test_mse_with_one_target_per_example_matches_the_reference():
+    # targets (n,) for a one-output network: each batch's loss and the recorded training loss
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(120, 5, generator=g)
+    y = torch.tanh(x @ torch.randn(5, generator=g))
+    data = Splits(x, y, x[:30], y[:30])
+    net = lambda seed: mlp((5, 8, 1), ("tanh",), init_seed=seed)
+    members = [Member(lr=0.1), Member(lr=0.05, init_seed=1, data_seed=2)]
+    run = train_grid(members, data, model=net, loss="mse", batch_size=16, epochs=2, progress=False)
+    one_column = lambda out, target: nn.functional.mse_loss(out.squeeze(1), target)
+    for k, member in enumerate(members):
+        reference = reference_run(member, data, model=net, batch_size=16, loss_fn=one_column)
+        assert_member_matches(run, k, reference, atol=1e-5)
+        with torch.no_grad():
+            assert run.history.train_loss[k, -1] == pytest.approx(float(one_column(reference[2](x), y)), rel=1e-5)
+            assert run.history.val_loss[k, -1] == pytest.approx(float(one_column(reference[2](x[:30]), y[:30])),
+                                                                rel=1e-5)
+
+
+def test_a_perceptron_without_biases_trains_like_the_reference(toy):
+    def net(seed):
+        torch.manual_seed(seed)
+        return nn.Sequential(nn.Linear(D, 12, bias=False), nn.Sigmoid(), nn.Linear(12, 10, bias=False))
+
+    assert not is_plain_mlp(net(0))                       # no bias to update: the general path
+    members = [Member(lr=0.2), Member(lr=0.05, momentum=0.9, init_seed=1)]
+    run = train_grid(members, toy, model=net, batch_size=32, epochs=1, progress=False)
+    for k, member in enumerate(members):
+        assert_member_matches(run, k, reference_run(member, toy, model=net, epochs=1))
+
+
+def test_inputs_that_need_care_get_a_clear_answer(toy):
+    def frozen(seed):
+        model = build_model("textbook", seed)
+        model[0].weight.requires_grad_(False)
+        return model
+
+    with pytest.raises(ValueError, match=r"frozen parameters \(requires_grad=False\): 0.weight"):
+        train_grid([Member(lr=0.1)], toy, model=frozen, progress=False)
+    images = Splits(toy.x_train.view(-1, 28, 28), toy.y_train)
+    cnn = lambda seed: small_cnn(seed, channels=2, batch_norm=False)
+    with pytest.raises(ValueError, match=r"one row of features per example, \(n, features\)"):
+        train_grid([Member(lr=0.1)], images, model=cnn, progress=False)
+    with torch.inference_mode(), pytest.raises(RuntimeError, match="outside inference_mode"):
+        train_grid([Member(lr=0.1)], toy, model=cnn, progress=False)
+
+
+def test_training_data_that_require_grad_and_bfloat16_networks_train(toy):
+    small = Splits(toy.x_train[:64].clone().requires_grad_(True), toy.y_train[:64])
+    cnn = lambda seed: small_cnn(seed, channels=2, batch_norm=False)
+    run = train_grid([Member(lr=0.1)], small, model=cnn, batch_size=32, progress=False)
+    assert np.isfinite(run.history.step_loss).all()
+    half = Splits(toy.x_train[:64].bfloat16(), toy.y_train[:64])
+    run = train_grid([Member(lr=0.1)], half, model=lambda s: build_model("textbook", s).bfloat16(),
+                     batch_size=32, progress=False)
+    assert run.history.step_loss.dtype == np.float32 and np.isfinite(run.history.step_loss).all()
+
+
+def test_evaluate_takes_a_model_of_images():
+    # a shared batch of images (n, 1, 28, 28) was mistaken for one batch per member
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(2 * 26 * 26, 10))
+    x, y = torch.rand(20, 1, 28, 28), torch.randint(0, 10, (20,))
+    loss, accuracy = evaluate(model, x, y)
+    with torch.no_grad():
+        out = model(x)
+    assert loss == pytest.approx(float(nn.functional.cross_entropy(out, y)), rel=1e-5)
+    assert accuracy == pytest.approx(float((out.argmax(1) == y).float().mean()))
+    with pytest.raises(ValueError, match=r"\(n, features\)"):
+        evaluate(build_model("textbook", 0), torch.rand(4, 2, 784), torch.randint(0, 10, (4,)))
