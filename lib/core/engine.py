@@ -22,7 +22,10 @@ schedule, momentum, weight decay, initial weights or data order.
 * a member whose mini-batch loss becomes NaN or infinite, exceeds
   ``divergence_loss``, or grows past ``divergence_factor`` times its starting
   loss (the training loss measured before the first update) is marked diverged
-  at that step and frozen exactly; the others carry on untouched.  The default
+  at that step and frozen: its rate and its gradient are zero from then on (where
+  its weights or activations have already overflowed to infinity, the zero
+  update's 0 x inf leaves NaN in place of the infinity); the others carry on
+  untouched.  The default
   factor, :data:`DIVERGENCE_FACTOR`, is ten thousand: four orders of magnitude is
   a run that blew up by anyone's reading, while the book's own runs that spiked
   and recovered (batch-1 regressions at large rates) peak at about 2,600 times

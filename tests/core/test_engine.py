@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from lib.core.data import Splits
 from lib.core.models import build_model, mlp, small_cnn
-from lib.core.engine import GridRun, History, train_grid
+from lib.core.engine import GridRun, train_grid
 from lib.core.evaluate import evaluate
 from lib.core.members import Member, grid, learning_rates
 from lib.core.stacked import FusedSGD, is_plain_mlp
