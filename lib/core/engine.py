@@ -286,7 +286,11 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
     Raises:
         TypeError: wrong types (members that are not ``Member``, data that is not ``Splits``, ...).
         ValueError: values out of range (an empty grid, a batch larger than the data,
-            ``epochs`` < 1, an unknown loss or model, ...).
+            ``epochs`` < 1, an unknown loss or model, ...); inputs that are not one row
+            of features per example (n, features); a model with frozen parameters; a
+            scheduler that cycles the momentum (see :func:`lib.core.members.learning_rates`).
+        RuntimeError: a model that needs autograd (not a plain perceptron), called
+            inside ``torch.inference_mode()``.
     """
     if isinstance(members, Member):
         members = [members]
