@@ -363,6 +363,19 @@ def inputs(x, model: nn.Module | None = None, name: str = "x") -> torch.Tensor |
     return _probe(model, x, name)
 
 
+def feature_rows(x: torch.Tensor, name: str, who: str) -> torch.Tensor:
+    """``x`` as one row of features per example, (n, features), which ``who`` needs.
+
+    Raises:
+        ValueError: ``x`` has another number of dimensions.
+    """
+    if x.dim() != 2:
+        raise ValueError(f"{who} takes one row of features per example, (n, features); {name} has shape "
+                         f"{tuple(x.shape)}: flatten it ({name}.flatten(1)) and let the model reshape "
+                         "(as lib.core.models.SmallCNN does)")
+    return x
+
+
 def examples(x, y, *, loss="cross_entropy", model: nn.Module | None = None,
              names: tuple[str, str] = ("x", "y")) -> tuple[torch.Tensor, torch.Tensor]:
     """Inputs ``x`` and targets ``y`` checked against the loss and, when given, the model, before any step.

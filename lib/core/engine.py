@@ -326,10 +326,7 @@ def train_grid(members: Member | Sequence[Member], data: Splits, *,
     modules = [build_model(model, m.init_seed).to(device) for m in members]
     template = copy.deepcopy(modules[0])
     checks.data_for(data, loss=loss, model=template)                      # before any step
-    if data.x_train.dim() != 2:
-        raise ValueError(f"train_grid takes one row of features per example, (n, features); data.x_train has "
-                         f"shape {tuple(data.x_train.shape)}: flatten it (x.flatten(1)) and let the model "
-                         "reshape (as lib.core.models.SmallCNN does)")
+    checks.feature_rows(data.x_train, "data.x_train", "train_grid")
     frozen = [name for name, p in template.named_parameters() if not p.requires_grad]
     if frozen:
         raise ValueError(f"the model has frozen parameters (requires_grad=False): {', '.join(frozen)}; "

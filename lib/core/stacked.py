@@ -38,6 +38,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from . import checks
 from .losses import Loss
 from .models import ACTIVATIONS
 
@@ -435,10 +436,8 @@ def make_forward(template: nn.Module) -> Callable[..., torch.Tensor]:
     """
     if is_plain_mlp(template):
         def perceptron(params, buffers, x, shared=None):
-            if shared and x.dim() != 2:
-                raise ValueError(f"a perceptron (nn.Sequential of Linear layers) takes one row of features "
-                                 f"per example, (n, features); got inputs of shape {tuple(x.shape)}: "
-                                 "flatten them (x.flatten(1))")
+            if shared:
+                checks.feature_rows(x, "x", "a perceptron (nn.Sequential of Linear layers)")
             return mlp_forward(template, params, x)
         return perceptron
 
