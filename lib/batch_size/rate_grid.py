@@ -5,7 +5,7 @@
 warmed-up copy of some rates: every member runs in lockstep, so a batch size
 costs one grid, not one run per rate.  Besides the engine's regular evaluations
 it measures the validation loss at update counts spaced by factors of
-:math:`\\sqrt 2` early in training (:func:`probe_steps`), where the regular
+:math:`\\sqrt 2` early in training (:func:`lib.batch_size.probes.probe_steps`), where the regular
 evaluations are too coarse to time when a target is reached.
 
 :class:`RateGrid` is the result; :meth:`RateGrid.compare` says which rate wins
@@ -31,13 +31,14 @@ import numpy as np
 from lib.core import checks, stats
 from lib.core.data import Splits
 from lib.core.engine import DIVERGED_LOSS, History, train_grid
-from lib.core.evaluate import evaluate_stacked, stacked_metrics
+from lib.core.evaluate import evaluate_stacked
 from lib.core.members import Member
 from lib.core.models import build_model
 from lib.core.order import steps_per_epoch
 from lib.schedules.policies import schedule
 
 from .critical_batch import crossing_step, loss_at_step
+from .probes import ValidationProbe, chain_callbacks, probe_steps
 
 #: The two kinds of member: a constant rate, or Goyal et al.'s linear warm-up to it.
 VARIANTS = ("constant", "warmup")
@@ -102,73 +103,6 @@ def member_index(rates: Sequence[float], seeds: Sequence[int], *, rate: float, s
         raise ValueError(f"seed {seed!r} is not among {list(seeds)}")
     offset = 0 if variant == "constant" else len(ordered) * len(seeds)
     return offset + int(matches[0]) * len(seeds) + seeds.index(seed)
-
-
-# --------------------------------------------------------------------------- the early probes
-
-def probe_steps(total_steps: int, eval_spacing: float, per_octave: int = 2) -> np.ndarray:
-    """Update counts :math:`\\lceil 2^{k/m} \\rceil` (m = ``per_octave``) below 4 regular evaluation spacings.
-
-    Where the engine's evaluations come every ``eval_spacing`` updates, a loss
-    that is reached after fewer than a few spacings would be timed coarsely; these
-    extra points keep consecutive measurements within a factor :math:`2^{1/m}`.
-
-    Args:
-        total_steps (int): updates of the run, >= 1.
-        eval_spacing (float): updates between regular evaluations, > 0.
-        per_octave (int): probes per doubling of the update count, >= 1. Default 2.
-
-    Returns:
-        ndarray (P,), int: increasing update counts below min(total_steps, 4 x eval_spacing).
-
-    Raises:
-        TypeError, ValueError: an argument of the wrong type or out of range.
-    """
-    total_steps = checks.int_at_least(total_steps, "total_steps")
-    per_octave = checks.int_at_least(per_octave, "per_octave")
-    eval_spacing = checks.positive(eval_spacing, "eval_spacing")
-    limit = min(total_steps, 4 * eval_spacing)
-    if limit <= 1:
-        return np.zeros(0, dtype=int)
-    count = int(math.ceil(per_octave * math.log2(limit))) + 1
-    steps = np.unique(np.ceil(2.0 ** (np.arange(count) / per_octave)).astype(int))
-    return steps[steps < limit]
-
-
-class _ValidationProbe:
-    """``on_step`` callback: the validation loss of every member after the updates in ``steps``."""
-
-    def __init__(self, template, x_val, y_val, steps: np.ndarray):
-        if any(True for _ in template.buffers()):
-            raise ValueError("the validation probe needs a model without buffers (no batch norm)")
-        self.template, self.x_val, self.y_val = template, x_val, y_val
-        self.steps = set(int(s) for s in steps)
-        self.done: list[int] = []
-        self.losses: list[np.ndarray] = []
-
-    def __call__(self, step: int, params: dict) -> None:
-        if step + 1 in self.steps:
-            # (K,); the data were checked once, by train_grid
-            loss, _ = stacked_metrics(self.template, params, {}, self.x_val, self.y_val, loss="cross_entropy")
-            self.done.append(step + 1)
-            self.losses.append(loss.cpu().numpy().astype(np.float64))
-
-    def result(self, K: int) -> tuple[np.ndarray, np.ndarray]:
-        """(steps (P,), losses (K, P))."""
-        if not self.done:
-            return np.zeros(0, dtype=int), np.zeros((K, 0))
-        return np.array(self.done), np.stack(self.losses, axis=1)
-
-
-def _chain(*callbacks):
-    """One ``on_step`` callback that calls each of ``callbacks`` (``None`` skipped) in turn."""
-    callbacks = [checks.function(c, "on_step", "f(step, params)") for c in callbacks if c is not None]
-
-    def call(step, params):
-        for c in callbacks:
-            c(step, params)
-
-    return call
 
 
 # --------------------------------------------------------------------------- training a grid
@@ -238,11 +172,11 @@ def train_rate_grid(data: Splits, batch_size: int, rates: Sequence[float], seeds
                                       label=f"η={rate:g} seed {seed}" + (" warm-up" if warmup else "")))
     total_steps = epochs * epoch_steps
     template = build_model(model, 0).to(data.x_train.device)
-    probe = _ValidationProbe(template, data.x_val, data.y_val,
+    probe = ValidationProbe(template, data.x_val, data.y_val,
                              probe_steps(total_steps, eval_every * epoch_steps, probes_per_octave))
     run = train_grid(members, data, model=model, batch_size=batch_size, epochs=epochs, eval_every=eval_every,
                      train_eval_size=min(1000, n_train), divergence_loss=DIVERGED_LOSS, progress=progress,
-                     on_step=_chain(probe, on_step))
+                     on_step=chain_callbacks(probe, on_step))
     steps, losses = probe.result(len(members))
     history = run.history
     for k, at in enumerate(history.diverged_at):   # a frozen member's probe values are not losses

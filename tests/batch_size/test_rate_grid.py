@@ -10,17 +10,17 @@ import pytest
 import torch
 from torch.optim.lr_scheduler import LinearLR
 
-from lib.batch_size import rate_grid
+from lib.batch_size import probes, rate_grid
 from lib.core.data import Splits
 from lib.core.engine import train_grid
 from lib.core.members import Member
 
 
 def test_probe_steps_are_about_sqrt2_apart_and_stop_at_four_evaluation_spacings():
-    steps = rate_grid.probe_steps(10_000, 100.0, per_octave=2)
+    steps = probes.probe_steps(10_000, 100.0, per_octave=2)
     assert steps.tolist() == [1, 2, 3, 4, 6, 8, 12, 16, 23, 32, 46, 64, 91, 128, 182, 256, 363]
-    assert rate_grid.probe_steps(3, 100.0).tolist() == [1, 2]
-    assert rate_grid.probe_steps(1, 100.0).size == 0
+    assert probes.probe_steps(3, 100.0).tolist() == [1, 2]
+    assert probes.probe_steps(1, 100.0).size == 0
 
 
 def test_member_index_matches_the_grid_order(sweep, axes):
@@ -133,7 +133,7 @@ BAD_CALLS = [
     (lambda toy: rate_grid.member_index([0.1, 0.5], [0], rate=0.1, seed=0, variant="cosine"), ValueError,
      "variant"),
     (lambda toy: rate_grid.grid_rates([0.1, 0.5], [0.3]), ValueError, "warmup_rates must be among the grid's rates"),
-    (lambda toy: rate_grid.probe_steps(100, 10.0, per_octave=0), ValueError, "per_octave"),
+    (lambda toy: probes.probe_steps(100, 10.0, per_octave=0), ValueError, "per_octave"),
 ]
 
 
