@@ -6,7 +6,8 @@ problems   toy problems with known answers: the textbook's sine regression, a qu
            whose stability limit 2 / lambda is known in closed form
 sweep      Smith's sweep on any model, loader, loss and optimiser, with exact restore
            (``range_test``), and on the chapter's MNIST splits (``lr_range_test``, a thin caller)
-rules      the suggestion rules (steepest, minimum / 10, valley, turn) in one registry
+rules      the suggestion rules (steepest, minimum / 10, valley, turn) in one registry, and the
+           despiking a curve may get before they read it
 zoom       the textbook's segmented design (Table 12-3) and its multi-round zoom
 parallel   the parallel test (one copy per fixed rate; ``parallel_test`` on any model) and
            checking suggestions by training

@@ -13,6 +13,9 @@ that :func:`suggest` applies them side by side:
   (:func:`longest_falling_stretch`; fastai's default);
 * **turn** (:func:`turn`): the lowest point itself, where the loss turns upward
   (the textbook's reading, :cite:`aiedu2020lr`).
+
+A sweep's curve may be read after :func:`despike`, which replaces lone outliers
+(one bad batch) by their neighbours' median so that no rule reads them as a fall.
 """
 from __future__ import annotations
 
@@ -185,3 +188,37 @@ def suggest(lrs, losses, *, skip_start: int = 0, skip_end: int = 0) -> dict[str,
         except ValueError:
             result[name] = float("nan")
     return result
+
+
+def despike(losses, half_width: int = 5, threshold: float = 8.0) -> np.ndarray:
+    """``losses`` with isolated outliers replaced by their neighbourhood's median (a Hampel filter).
+
+    A loss is an outlier when it lies more than ``threshold`` scaled median absolute
+    deviations (1.4826 MAD, the standard deviation of Gaussian noise) from the median of
+    the ``2 half_width + 1`` losses around it (fewer at the ends); the threshold is high
+    because a median of 11 noisy losses is itself noisy (at 3 deviations and 7 losses,
+    one in twenty plain Gaussian losses would be replaced; at 8 and 11, under one in a
+    thousand, and a replaced one is only moved to its neighbours' median).  One bad batch (a loss
+    20 times too high, say) then no longer makes the steepest fall of the curve right
+    after it; the rising tail of a sweep, a trend rather than a lone point, is only
+    lowered at its very last points, which the rules skip (``skip_end``).
+
+    Args:
+        losses (array-like, (T,)): finite losses.
+        half_width (int): neighbours on each side, >= 1. Default 5.
+        threshold (float): scaled deviations, > 0. Default 8.
+
+    Returns:
+        ndarray (T,): float64, outliers replaced.
+    """
+    half_width = checks.integer(half_width, "half_width", minimum=1)
+    threshold = checks.positive(threshold, "threshold")
+    losses = np.asarray(losses, dtype=np.float64)
+    out = losses.copy()
+    for t in range(len(losses)):
+        window = losses[max(0, t - half_width):t + half_width + 1]
+        median = np.median(window)
+        spread = 1.4826 * np.median(np.abs(window - median))
+        if abs(losses[t] - median) > threshold * spread and spread > 0:
+            out[t] = median
+    return out

@@ -44,7 +44,7 @@ from lib.core.losses import mean_loss_function
 from lib.core.order import DataOrder
 from lib.core.stats import ema, median_range, smooth_centered, smoothing_lag
 
-from .rules import RULES, suggest
+from .rules import RULES, despike, suggest
 
 SWEEP_MODES = ("exp", "linear")
 #: The curves the suggestions can be read from: the zero-lag smoothing, or the running average.
@@ -352,8 +352,8 @@ def range_test(model: nn.Module, batches: Iterable, *, loss: Callable | None = N
         read_window (int, optional): steps, >= 1. Default: 2 % of ``steps`` (``max(1, round(steps / 50))``).
         skip_start (int, optional): steps left out at the start. Default ``steps // 10`` (as fastai).
         skip_end (int): steps left out at the end. Default 5 (torch-lr-finder trims 10 and 5).
-        despiked (bool): read the suggestions off the curve after :func:`despike`, so that
-            one bad batch does not become the steepest fall. Default True (the chapter's
+        despiked (bool): read the suggestions off the curve after
+            :func:`lib.lr_finder.rules.despike`, so that one bad batch does not become the steepest fall. Default True (the chapter's
             MNIST sweeps, :func:`lr_range_test`, read the plain curve).
 
     Returns:
@@ -465,40 +465,6 @@ def range_test(model: nn.Module, batches: Iterable, *, loss: Callable | None = N
                    skip_end=skip_end, settings=settings, seconds=seconds, despiked=despiked)
 
 
-def despike(losses, half_width: int = 5, threshold: float = 8.0) -> np.ndarray:
-    """``losses`` with isolated outliers replaced by their neighbourhood's median (a Hampel filter).
-
-    A loss is an outlier when it lies more than ``threshold`` scaled median absolute
-    deviations (1.4826 MAD, the standard deviation of Gaussian noise) from the median of
-    the ``2 half_width + 1`` losses around it (fewer at the ends); the threshold is high
-    because a median of 11 noisy losses is itself noisy (at 3 deviations and 7 losses,
-    one in twenty plain Gaussian losses would be replaced; at 8 and 11, under one in a
-    thousand, and a replaced one is only moved to its neighbours' median).  One bad batch (a loss
-    20 times too high, say) then no longer makes the steepest fall of the curve right
-    after it; the rising tail of a sweep, a trend rather than a lone point, is only
-    lowered at its very last points, which the rules skip (``skip_end``).
-
-    Args:
-        losses (array-like, (T,)): finite losses.
-        half_width (int): neighbours on each side, >= 1. Default 5.
-        threshold (float): scaled deviations, > 0. Default 8.
-
-    Returns:
-        ndarray (T,): float64, outliers replaced.
-    """
-    half_width = checks.integer(half_width, "half_width", minimum=1)
-    threshold = checks.positive(threshold, "threshold")
-    losses = np.asarray(losses, dtype=np.float64)
-    out = losses.copy()
-    for t in range(len(losses)):
-        window = losses[max(0, t - half_width):t + half_width + 1]
-        median = np.median(window)
-        spread = 1.4826 * np.median(np.abs(window - median))
-        if abs(losses[t] - median) > threshold * spread and spread > 0:
-            out[t] = median
-    return out
-
-
 def _record(lrs, losses, stopped_at, reason, *, beta, read_from, read_window, skip_start, skip_end,
             settings, seconds, despiked: bool = False) -> RangeTest:
     """The :class:`RangeTest` of a finished sweep: both smoothings of the finite losses (read, with
@@ -516,7 +482,6 @@ def _record(lrs, losses, stopped_at, reason, *, beta, read_from, read_window, sk
         suggestions = {name: math.nan for name in RULES}
     return RangeTest(lrs=lrs, losses=losses, smoothed=smoothed, centered=centered, stopped_at=stopped_at,
                      stop_reason=reason, suggestions=suggestions, settings=settings, seconds=seconds)
-
 
 
 def suggestions_across_seeds(results: Sequence[RangeTest]) -> dict[str, tuple[float, float, float]]:

@@ -22,6 +22,7 @@ import torch_lr_finder  # the peer: a test-only dependency (requirements.txt)
 
 from lib.core.order import DataOrder
 from lib.lr_finder import parallel as par
+from lib.lr_finder import rules
 from lib.lr_finder import sweep as sw
 from lib.lr_finder.sweep import range_test
 from tests.fakes import DictDataset
@@ -286,11 +287,11 @@ def test_despike_replaces_lone_outliers_and_keeps_trends():
     rng = np.random.default_rng(0)
     curve = 2.0 + 0.05 * rng.standard_normal(60)
     curve[20] = 40.0
-    cleaned = sw.despike(curve)
+    cleaned = rules.despike(curve)
     assert cleaned[20] == pytest.approx(np.median(curve[15:26]))
     assert np.array_equal(np.delete(cleaned, 20), np.delete(curve, 20))
     line = np.linspace(1.0, 3.0, 30)
-    assert np.array_equal(sw.despike(line), line)
+    assert np.array_equal(rules.despike(line), line)
 
 
 def test_running_out_of_data_mid_sweep_starts_the_loader_again():
