@@ -7,6 +7,7 @@ dependence through the gradient noise scale.  The modules, in reading order:
 
 illustration     the textbook's rates, winners and numeric illustration, recomputed with the gradient
 rate_grid        one batch size: a grid of rates x seeds (x warm-up) trained at once, and read
+probes           the validation loss at early updates spaced by sqrt 2, measured while a grid trains
 batch_sweep      every batch size: the grids together, best rates, the target every batch size reaches
 scaling_rules    the linear and square-root rules, local slopes, which rule a slope is nearest to
 scaling_fit      the best rate interpolated per seed, the fitted slope with a t interval, its verdict
